@@ -1,0 +1,65 @@
+/**
+ * API errors: JSON `{ error: { code, message, details? } }` with a stable
+ * code. Every detail names the JSON Pointer of what is wrong.
+ */
+import type { ErrorRequestHandler } from 'express';
+import type { z } from 'zod';
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+  code?: string;
+  stepId?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string, id: string): ApiError => new ApiError(404, 'not_found', `no ${what} "${id}"`);
+
+export function pointer(path: readonly PropertyKey[]): string {
+  return '/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+}
+
+/** Parse with zod or throw a 400 listing every failing path. */
+export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, where: string, prefix: PropertyKey[] = []): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ApiError(
+    400,
+    'invalid_request',
+    `${where} is invalid`,
+    result.error.issues.map((i) => ({ path: pointer([...prefix, ...i.path]), message: i.message })),
+  );
+}
+
+export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
+  if (err instanceof ApiError) {
+    res.status(err.status).json({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
+    return;
+  }
+  // body-parser's errors carry a status and a type.
+  const e = err as { status?: number; type?: string; message?: string; limit?: number };
+  if (e.type === 'entity.too.large') {
+    res.status(413).json({ error: { code: 'body_too_large', message: `request body is larger than ${e.limit} bytes` } });
+    return;
+  }
+  if (e.type === 'entity.parse.failed') {
+    res.status(400).json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${e.message}` } });
+    return;
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    res.status(e.status).json({ error: { code: 'bad_request', message: e.message ?? 'bad request' } });
+    return;
+  }
+  console.error('[api] unexpected error', err);
+  res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+};

@@ -1,0 +1,22 @@
+/**
+ * The pure interpreter: definition schema, validation, expressions, and
+ * "given the graph and the data so far, what next". No Temporal, no I/O.
+ *
+ * This index is what the workflow bundle imports. The validator and JSON Schema
+ * helpers (ajv) are imported by path from the API, so they stay out of it.
+ */
+export * from './actions';
+export * from './cel';
+export * from './definition';
+export * from './duration';
+export * from './errors';
+export * from './liquid';
+export * from './planner';
+export * from './program';
+export * from './run-data';
+export * from './run-state';
+export * from './values';
+export * from './failures';
+export * from './flow';
+export * from './limits';
+export * from './for-each-plan';

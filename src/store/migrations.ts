@@ -1,0 +1,291 @@
+/**
+ * The database schema, as ordered migrations. Each runs once, in its own
+ * transaction, recorded in schema_migrations. Append; never edit a shipped one.
+ */
+import type { Db } from './db';
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'workflows and versions',
+    sql: `
+      CREATE TABLE workflows (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        description text NOT NULL DEFAULT '',
+        draft jsonb NOT NULL,
+        draft_revision integer NOT NULL DEFAULT 1,
+        live_version integer,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE workflow_versions (
+        workflow_id text NOT NULL REFERENCES workflows(id),
+        version integer NOT NULL,
+        definition jsonb NOT NULL,
+        published_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workflow_id, version)
+      );
+    `,
+  },
+  {
+    id: 2,
+    name: 'events outbox, wait subscriptions, action effects',
+    sql: `
+      -- Every change to an object writes its event here in the same transaction (an outbox);
+      -- upstream services post theirs too. The router dispatches them in seq order.
+      CREATE TABLE events (
+        id text PRIMARY KEY,
+        seq bigserial UNIQUE NOT NULL,
+        type text NOT NULL,
+        object_type text,
+        object_id text,
+        snapshot jsonb,
+        data jsonb NOT NULL DEFAULT '{}'::jsonb,
+        source text NOT NULL DEFAULT 'internal',
+        occurred_at timestamptz NOT NULL DEFAULT now(),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        -- A router claims a batch for a short lease; another takes over if it dies.
+        claimed_until timestamptz,
+        dispatched_at timestamptz
+      );
+      CREATE INDEX events_undispatched ON events (seq) WHERE dispatched_at IS NULL;
+      CREATE INDEX events_object ON events (object_id, seq);
+      CREATE INDEX events_type ON events (type, seq);
+
+      -- Runs waiting on an object's events: the router signals each one.
+      CREATE TABLE wait_subscriptions (
+        run_id text NOT NULL,
+        wait_key text NOT NULL,
+        -- NULL: any object.
+        object_id text,
+        event_types text[] NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (run_id, wait_key)
+      );
+      CREATE INDEX wait_subscriptions_object ON wait_subscriptions (object_id);
+
+      -- What an action did, by idempotency key (run id + step id): a retried
+      -- attempt returns the first result instead of acting twice.
+      CREATE TABLE action_effects (
+        idempotency_key text PRIMARY KEY,
+        action text NOT NULL,
+        result jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    id: 3,
+    name: 'identity objects: inquiries, accounts, cases, reports, lists, devices',
+    sql: `
+      -- Person fields live in jsonb holding only the fields that have a value,
+      -- so redaction deletes keys rather than masking them.
+      CREATE TABLE accounts (
+        id text PRIMARY KEY,
+        reference_id text,
+        status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
+        fields jsonb NOT NULL DEFAULT '{}'::jsonb,
+        tags text[] NOT NULL DEFAULT '{}',
+        redacted_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX accounts_reference ON accounts (reference_id);
+      CREATE INDEX accounts_tags ON accounts USING gin (tags);
+
+      CREATE TABLE inquiries (
+        id text PRIMARY KEY,
+        template text NOT NULL,
+        status text NOT NULL DEFAULT 'created'
+          CHECK (status IN ('created', 'pending', 'completed', 'failed', 'expired', 'needs_review', 'approved', 'declined')),
+        account_id text REFERENCES accounts(id),
+        fields jsonb NOT NULL DEFAULT '{}'::jsonb,
+        scores jsonb NOT NULL DEFAULT '{}'::jsonb,
+        tags text[] NOT NULL DEFAULT '{}',
+        redacted_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX inquiries_account ON inquiries (account_id);
+      CREATE INDEX inquiries_status ON inquiries (status, id);
+      CREATE INDEX inquiries_template ON inquiries (template, id);
+      CREATE INDEX inquiries_tags ON inquiries USING gin (tags);
+
+      CREATE TABLE cases (
+        id text PRIMARY KEY,
+        title text NOT NULL DEFAULT '',
+        status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'pending', 'resolved')),
+        resolution text CHECK (resolution IN ('approved', 'declined')),
+        assignee text,
+        priority text NOT NULL DEFAULT 'normal' CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+        -- Ids of any object type; the prefix names the table.
+        links text[] NOT NULL DEFAULT '{}',
+        tags text[] NOT NULL DEFAULT '{}',
+        resolved_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        CHECK ((status = 'resolved') = (resolution IS NOT NULL))
+      );
+      CREATE INDEX cases_status ON cases (status, id);
+      CREATE INDEX cases_links ON cases USING gin (links);
+      CREATE INDEX cases_tags ON cases USING gin (tags);
+
+      CREATE TABLE reports (
+        id text PRIMARY KEY,
+        type text NOT NULL,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ready', 'errored')),
+        object_id text,
+        has_match boolean,
+        matches jsonb NOT NULL DEFAULT '[]'::jsonb,
+        details jsonb NOT NULL DEFAULT '{}'::jsonb,
+        error text,
+        tags text[] NOT NULL DEFAULT '{}',
+        completed_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX reports_object ON reports (object_id);
+      CREATE INDEX reports_tags ON reports USING gin (tags);
+
+      CREATE TABLE lists (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        kind text NOT NULL,
+        description text NOT NULL DEFAULT '',
+        tags text[] NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- Values are stored normalised for the list's kind, so uniqueness and lookups are exact.
+      CREATE TABLE list_items (
+        list_id text NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+        value text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (list_id, value)
+      );
+
+      CREATE TABLE devices (
+        id text PRIMARY KEY,
+        fingerprint text NOT NULL,
+        ip text,
+        trusted boolean NOT NULL DEFAULT false,
+        trusted_at timestamptz,
+        account_id text REFERENCES accounts(id),
+        inquiry_id text REFERENCES inquiries(id),
+        tags text[] NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX devices_fingerprint ON devices (fingerprint);
+      CREATE INDEX devices_account ON devices (account_id);
+      CREATE INDEX devices_tags ON devices USING gin (tags);
+    `,
+  },
+  {
+    id: 4,
+    name: 'credentials and request templates',
+    sql: `
+      -- Secrets are AES-256-GCM ciphertext (src/credentials/secret-box.ts); only the
+      -- names of the secret's fields are kept in the clear, for listing.
+      CREATE TABLE credentials (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        name text NOT NULL,
+        secret_ciphertext text NOT NULL,
+        secret_fields text[] NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX credentials_kind ON credentials (kind, id);
+
+      -- Reusable HTTPS requests ("webhooks") that https_request steps name by id.
+      -- A template's credential cannot be deleted while the template uses it.
+      CREATE TABLE request_templates (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        description text NOT NULL DEFAULT '',
+        request jsonb NOT NULL,
+        credential_id text REFERENCES credentials(id) ON DELETE RESTRICT,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    id: 5,
+    name: 'watchlists: imported sanctions and PEP lists',
+    sql: `
+      -- What each import loaded, one row per (source, list). generation changes with every
+      -- import that changed something: screeners compare it to know their in-memory index is stale.
+      CREATE SEQUENCE watchlist_generation;
+      CREATE TABLE watchlist_imports (
+        source text NOT NULL,
+        list text NOT NULL,
+        generation bigint NOT NULL,
+        entry_count integer NOT NULL,
+        alias_count integer NOT NULL,
+        skipped_count integer NOT NULL DEFAULT 0,
+        -- Of the files and the importer version: the same files imported again change nothing.
+        content_sha256 text NOT NULL,
+        imported_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (source, list)
+      );
+      -- One row per listed party. Candidate retrieval runs on an in-memory index built from a
+      -- whole list at once, so the key serves loading a list and replacing one source in it.
+      CREATE TABLE watchlist_entries (
+        list text NOT NULL,
+        source text NOT NULL,
+        external_id text NOT NULL,
+        entity_type text NOT NULL CHECK (entity_type IN ('individual', 'entity', 'vessel', 'aircraft', 'unknown')),
+        primary_name text NOT NULL,
+        aliases text[] NOT NULL DEFAULT '{}',
+        weak_aliases text[] NOT NULL DEFAULT '{}',
+        -- ISO dates or partial dates ("1948", "1948-12"); "~" marks an approximate one.
+        birth_dates text[] NOT NULL DEFAULT '{}',
+        -- ISO 3166-1 alpha-2.
+        countries text[] NOT NULL DEFAULT '{}',
+        programs text[] NOT NULL DEFAULT '{}',
+        remarks text,
+        PRIMARY KEY (list, source, external_id)
+      );
+    `,
+  },
+  {
+    id: 6,
+    name: 'inquiry links: single-use, expiring links to the hosted inquiry page',
+    sql: `
+      -- Only the SHA-256 (hex) of a link's token is kept: a copy of this table cannot open any link.
+      CREATE TABLE inquiry_links (
+        id text PRIMARY KEY,
+        inquiry_id text NOT NULL REFERENCES inquiries(id) ON DELETE CASCADE,
+        token_hash text NOT NULL UNIQUE,
+        channel text NOT NULL CHECK (channel IN ('email', 'sms')),
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX inquiry_links_inquiry ON inquiry_links (inquiry_id);
+    `,
+  },
+];
+
+export async function migrate(db: Db, log?: (line: string) => void): Promise<void> {
+  await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const { rows } = await db.query<{ id: number }>('SELECT id FROM schema_migrations');
+  const applied = new Set(rows.map((r) => Number(r.id)));
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.id)) continue;
+    await db.transaction(async (tx) => {
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+    });
+    log?.(`database: applied migration ${m.id} (${m.name})`);
+  }
+}

@@ -1,0 +1,5 @@
+/** The workflows the worker registers (its `workflowsPath`). */
+export { workflowRun } from './workflow-run';
+export { forEachBatch } from './for-each-batch';
+export { concurrencyGate } from './concurrency-gate';
+export { cancelRunRequest } from './cancel-run';
