@@ -41,6 +41,10 @@ it('has recorded histories of the representative runs', () => {
       'concurrency-key-queued.json',
       'concurrency-gate.json',
       'cancel-on-event.json',
+      // All patches at the start: a wait woken while the run was being queried, where the
+      // server split the wake-up into two workflow tasks (the local activity's marker, then
+      // the next step's commands). Lazily asked patches made such a run fail its state query.
+      'wait-woken-split-by-queries.json',
     ]),
   );
 });

@@ -75,6 +75,22 @@ export const WAIT_SUBSCRIPTIONS_PATCH = 'wait-subscriptions-v1';
 export const STEP_RETRIES_PATCH = 'step-retries-v1';
 /** Marks runs where a child run cancelled by someone else fails the step instead of cancelling the parent. */
 export const CHILD_CANCELLED_PATCH = 'child-cancelled-is-failure-v1';
+/**
+ * Marks runs that began with every patch above already in effect: one marker
+ * in the first workflow task stands for all of them, and those runs never ask
+ * for the others. (Asked for lazily, right after a local activity, a patch
+ * could land one workflow task later than replay sees it, when the server
+ * split that task, for example to answer a query; the run's state query then
+ * failed on replay as nondeterministic. Each marker also costs two history
+ * events.) Runs without this marker keep asking for each patch where it
+ * applies. A future patch should be asked for at the start in the same way.
+ */
+export const PATCHES_AT_START = 'patches-at-start-v1';
+
+/** First thing in every workflow that runs a graph: are all the patches above in effect? */
+export function patchesAtStart(): boolean {
+  return patched(PATCHES_AT_START);
+}
 
 export const internal = proxyLocalActivities<InternalActivities>({
   startToCloseTimeout: '10s',
@@ -96,6 +112,8 @@ export interface RunnerOptions {
   showCurrent: () => void;
   /** Handed to for_each batches (RunInput.continueAsNewAfterEvents). */
   continueAsNewAfterEvents?: number;
+  /** The run began with every patch in effect (patchesAtStart()). */
+  patchesAtStart: boolean;
 }
 
 /** Where a graph runs: its data, its ledger, and its key (which ids of activities and children derive from). */
@@ -123,6 +141,11 @@ const now = (): string => new Date().toISOString();
 
 export class GraphRunner {
   constructor(private readonly o: RunnerOptions) {}
+
+  /** A patch: in effect for runs that began with all of them, else asked for here (older runs). */
+  private patched(patchId: string): boolean {
+    return this.o.patchesAtStart || patched(patchId);
+  }
 
   get program(): Program {
     return this.o.program;
@@ -281,7 +304,7 @@ export class GraphRunner {
       params: command.params,
       step: { id: scope.key === '' ? command.stepId : `${command.stepId}@${scope.key}`, round: scope.ledger.runs(command.stepId) },
     };
-    if (!patched(STEP_RETRIES_PATCH)) {
+    if (!this.patched(STEP_RETRIES_PATCH)) {
       // Runs from before per-step retries: Temporal retries the activity by the action's policy.
       const options = { activityId, summary, startToCloseTimeout: policy.startToCloseTimeout as Duration, retry: policy.retry as RetryPolicy };
       try {
@@ -353,7 +376,7 @@ export class GraphRunner {
 
   private async waitForEvent(scope: GraphScope, command: Extract<Command, { kind: 'wait_for_event' }>): Promise<unknown> {
     // Runs that began before waits subscribed to the router replay without it.
-    const subscribe = patched(WAIT_SUBSCRIPTIONS_PATCH);
+    const subscribe = this.patched(WAIT_SUBSCRIPTIONS_PATCH);
     const runs = scope.ledger.runs(command.stepId);
     const waitKey = scope.key === '' ? `${command.stepId}#${runs}` : `${command.stepId}#${scope.key}#${runs}`;
     if (subscribe) {
@@ -429,7 +452,7 @@ export class GraphRunner {
       return { runId: childRunId, outcome: result.outcome, reason: result.reason, output: result.output };
     } catch (err) {
       // A child cancelled by someone else (or by its own cancelOn) is this step's failure, not this run's cancellation.
-      if (isCancellation(err) && (CancellationScope.current().consideredCancelled || !patched(CHILD_CANCELLED_PATCH))) throw err;
+      if (isCancellation(err) && (CancellationScope.current().consideredCancelled || !this.patched(CHILD_CANCELLED_PATCH))) throw err;
       const cause = isCancellation(err) ? { message: 'it was cancelled' } : describeFailure(err);
       throw new StepError(FailureType.ChildRunFailed, `child run ${childRunId} failed: ${cause.message}`, command.stepId);
     }

@@ -42,7 +42,7 @@ import {
 } from '../interpreter';
 import { EventInbox } from './event-inbox';
 import { describeFailure, failedStepId } from './failures';
-import { GraphRunner, internal, type EndCommand } from './graph-runner';
+import { patchesAtStart, GraphRunner, internal, type EndCommand } from './graph-runner';
 import { CONTINUE_AS_NEW_AFTER_STEPS, historyIsLong } from './history-limits';
 import {
   CANCEL_RUN_WORKFLOW_TYPE,
@@ -68,6 +68,7 @@ const REACQUIRE_MS = 5 * 60_000;
 const SELF_CANCEL_WAIT_MS = 60_000;
 
 export async function workflowRun(input: RunInput): Promise<RunResult> {
+  const allPatches = patchesAtStart();
   const program = buildProgram(input.definition);
   const continued = input.continued;
   const flow = input.definition.flow;
@@ -127,6 +128,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
     inbox,
     showCurrent,
     continueAsNewAfterEvents: input.continueAsNewAfterEvents,
+    patchesAtStart: allPatches,
   });
 
   /** Between two steps of the main graph: continue as new when the history is long. */
@@ -134,7 +136,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
   const boundary = (nextStepId: string): Promise<void> | undefined => {
     stepsThisExecution++;
     const long = historyIsLong(input.continueAsNewAfterEvents) || stepsThisExecution > CONTINUE_AS_NEW_AFTER_STEPS;
-    if (!long || !patched(CONTINUE_AS_NEW_PATCH)) return undefined;
+    if (!long || !(allPatches || patched(CONTINUE_AS_NEW_PATCH))) return undefined;
     return (async () => {
       await condition(allHandlersFinished);
       const carried: Continuation = {
