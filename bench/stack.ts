@@ -1,74 +1,94 @@
 /**
- * The service as benchmarks run it: a real Temporal dev server (headless,
- * in memory), embedded PGlite, one worker, the router and the HTTP API on a
- * loopback port, all in this process, as `npm start` runs them.
+ * The benchmark's world: one Temporal dev server (headless, in memory) for
+ * the whole benchmark, and the service (worker, router, HTTP API on PGlite)
+ * in a child process (bench/service.ts), so its CPU time and memory are
+ * measured apart from the load this process generates. Every section talks
+ * to the same dev server and the same worker options.
  */
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { fork, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
-import type { ActionDefinition } from '../src/activities/action-definition';
-import { createRegistry } from '../src/activities';
-import { createApp } from '../src/api/app';
-import { CredentialStore } from '../src/credentials/store';
-import { EventRouter } from '../src/events/router';
+import type { WorkerOptions } from '@temporalio/worker';
+import { ensureSearchAttributes, startDevServer, type DevServer } from '../temporal/dev-server';
+import { randomBytes } from 'node:crypto';
+import { AesGcmPayloadCodec, encryptedDataConverter, parsePayloadKeys } from '../src/codec';
 import { signBody } from '../src/events/signature';
-import { RunService } from '../src/runs/run-service';
-import { openPglite, type Db } from '../src/store/db';
-import { migrate } from '../src/store/migrations';
-import { WorkflowStore } from '../src/store/workflow-store';
-import { bundleWorkflows } from '../src/worker/bundle';
-import { createRunWorker } from '../src/worker/create-worker';
-import { SEARCH_ATTRIBUTE_TYPES } from '../src/workflows/run-contract';
+import { SEARCH_ATTRIBUTE_TYPES, type RunInput } from '../src/workflows/run-contract';
+import type { ServiceRequest, ServiceUsage } from './service';
 
-export interface Stack {
+export interface Service {
   base: string;
-  client: Client;
-  db: Db;
-  router: EventRouter;
+  taskQueue: string;
+  maxCachedWorkflows: number;
+  /** The extra worker options it runs with. */
+  options: Partial<WorkerOptions>;
   post(path: string, body?: unknown): Promise<Record<string, unknown>>;
   postEvent(event: Record<string, unknown>): Promise<void>;
   publish(id: string, definition: unknown): Promise<void>;
+  /** The input RunService would start a run of this workflow's live version with. */
+  runInput(workflowId: string, runId: string, payload: unknown): Promise<RunInput>;
+  usage(gc?: boolean): Promise<ServiceUsage>;
+  count(sql: string): Promise<number>;
   close(): Promise<void>;
 }
 
+export interface Stack {
+  address: string;
+  client: Client;
+  service: Service;
+  /** Replace the service with one whose worker has these options (same dev server). */
+  restartService(workerOptions: Partial<WorkerOptions>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A request without its id (distributed over the union). */
+type Ask = ServiceRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
 const SECRET = 'bench-secret';
+/** Payloads are encrypted as in a deployment; a key made for this benchmark only. */
+const PAYLOAD_KEYS = `bench:${randomBytes(32).toString('base64')}`;
 
-export async function startStack(extraActions: ActionDefinition<never>[] = []): Promise<Stack> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const server: DevServer = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTE_TYPES, log: () => undefined });
-  const db = await openPglite();
-  await migrate(db);
-  // A throwaway key: the benchmark's embedded database lives only in memory.
-  const credentials = new CredentialStore(db, randomBytes(32));
-  const registry = createRegistry({ db, credentials, network: { allowList: ['127.0.0.1', '::1', 'localhost'] } }, extraActions);
-  const workflows = new WorkflowStore(db);
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker: Worker = await createRunWorker({ connection: nativeConnection, namespace: 'default', taskQueue: 'bench', registry, workflows, db, workflowBundle: await bundleWorkflows() });
-  const running = worker.run();
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
-  const runs = new RunService({ client, taskQueue: 'bench', namespace: 'default', registry });
-  const router = new EventRouter({ db, runs, client, log: () => undefined });
-  await router.start();
-  const app = createApp({ db, workflows, registry, runs, router, credentials, eventsSigningSecret: SECRET });
-  const http: Server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => http.once('listening', r));
-  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-
+export async function startService(address: string, taskQueue: string, workerOptions: Partial<WorkerOptions>): Promise<Service> {
+  const child: ChildProcess = fork(require.resolve('./service'), [], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: { ...process.env, BENCH_TEMPORAL_ADDRESS: address, BENCH_TASK_QUEUE: taskQueue, BENCH_SECRET: SECRET, BENCH_PAYLOAD_KEYS: PAYLOAD_KEYS, BENCH_WORKER_OPTIONS: JSON.stringify(workerOptions) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  const ready = new Promise<{ base: string; apiKey: string; maxCachedWorkflows: number }>((resolve, reject) => {
+    child.on('message', (m: { ready?: boolean; base: string; apiKey: string; maxCachedWorkflows: number; id?: number; result?: unknown; error?: string }) => {
+      if (m.ready) return resolve(m);
+      const p = pending.get(m.id!);
+      if (!p) return;
+      pending.delete(m.id!);
+      if (m.error) p.reject(new Error(`service: ${m.error}`));
+      else p.resolve(m.result);
+    });
+    child.once('exit', (code) => {
+      const err = new Error(`the service process exited (${code})`);
+      reject(err);
+      for (const p of pending.values()) p.reject(err);
+    });
+  });
+  const { base, apiKey, maxCachedWorkflows } = await ready;
+  const authorization = `Bearer ${apiKey}`;
+  const ask = <T>(request: Ask): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ ...request, id });
+    });
   const post = async (path: string, body?: unknown) => {
-    const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body ?? {}) });
     const json = (await res.json()) as Record<string, unknown>;
     if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
   return {
     base,
-    client,
-    db,
-    router,
+    taskQueue,
+    maxCachedWorkflows,
+    options: workerOptions,
     post,
     async postEvent(event) {
       const body = JSON.stringify(event);
@@ -79,21 +99,51 @@ export async function startStack(extraActions: ActionDefinition<never>[] = []): 
       await post('/v1/workflows', { id, name: id, definition });
       await post(`/v1/workflows/${id}/publish`);
     },
+    runInput: (workflowId, runId, payload) => ask({ cmd: 'runInput', workflowId, runId, payload }),
+    usage: (gc) => ask({ cmd: 'usage', gc }),
+    count: (sql) => ask({ cmd: 'count', sql }),
     async close() {
-      http.close();
-      await router.stop();
-      worker.shutdown();
-      await running;
-      await nativeConnection.close();
-      await connection.close();
-      await db.close();
-      await server.stop();
+      const exited = new Promise((r) => child.once('exit', r));
+      await ask({ cmd: 'close' }).catch(() => undefined);
+      await exited;
     },
   };
 }
 
-export function stats(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
-  return { runs: s.length, min: s[0], median: at(0.5), p99: at(0.99), max: s[s.length - 1] };
+/**
+ * A dev server started as `npm start` starts it (temporal/dev-server.ts, with
+ * its default dynamic config), with `--server-config` values over those
+ * defaults; or the server at BENCH_TEMPORAL_ADDRESS.
+ */
+async function temporalServer(dynamicConfig: Record<string, unknown>): Promise<{ address: string; stop(): Promise<void> }> {
+  const given = process.env.BENCH_TEMPORAL_ADDRESS;
+  if (given) {
+    await ensureSearchAttributes(given, 'default', SEARCH_ATTRIBUTE_TYPES);
+    return { address: given, stop: async () => undefined };
+  }
+  const server: DevServer = await startDevServer({ headless: true, searchAttributes: SEARCH_ATTRIBUTE_TYPES, dynamicConfig, log: () => undefined });
+  return server;
+}
+
+export async function startStack(workerOptions: Partial<WorkerOptions>, serverConfig: Record<string, unknown> = {}): Promise<Stack> {
+  const server = await temporalServer(serverConfig);
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, dataConverter: encryptedDataConverter(new AesGcmPayloadCodec(parsePayloadKeys(PAYLOAD_KEYS))) });
+  let generation = 0;
+  const stack: Stack = {
+    address: server.address,
+    client,
+    service: await startService(server.address, `bench-${generation}`, workerOptions),
+    async restartService(options) {
+      await stack.service.close();
+      // A fresh task queue: nothing left over from the last service reaches the new one.
+      stack.service = await startService(server.address, `bench-${++generation}`, options);
+    },
+    async close() {
+      await stack.service.close();
+      await connection.close();
+      await server.stop();
+    },
+  };
+  return stack;
 }

@@ -8,28 +8,40 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel as SdkLogLevel, type Worker } from '@temporalio/worker';
 import { ensureSearchAttributes, startDevServer, type DevServer } from '../temporal/dev-server';
 import { createRegistry } from './activities';
 import { devSecret } from './dev-secret';
 import { inquiryLinkKeyFrom } from './inquiry-links/links';
 import { createApp } from './api/app';
-import { loadConfig } from './config';
+import { closeGracefully } from './api/graceful-close';
+import { operationsApp, postgresqlCheck, Readiness, temporalCheck, type ReadinessCheck } from './api/health-routes';
+import { AesGcmPayloadCodec, encryptedDataConverter, loadPayloadKeys } from './codec';
+import { createLogger, type Logger } from './observability/logger';
+import { createMetrics } from './observability/metrics';
+import { ensureFirstAdmin } from './auth/users';
+import { ConfigError, loadConfig } from './config';
 import { loadCredentialsKey } from './credentials/key';
 import { CredentialStore } from './credentials/store';
 import { EventRouter } from './events/router';
 import { RunService } from './runs/run-service';
+import { ScheduleService } from './schedules/schedule-service';
+import { ScheduleStore } from './schedules/schedule-store';
 import { openDatabase, type Db } from './store/db';
 import { migrate } from './store/migrations';
 import { WorkflowStore } from './store/workflow-store';
+import { createWebhooks } from './webhooks';
 import { bundleWorkflows } from './worker/bundle';
 import { createRunWorker } from './worker/create-worker';
 import { SEARCH_ATTRIBUTE_TYPES } from './workflows/run-contract';
 
-const log = (line: string): void => console.log(`[idw] ${line}`);
+let logger: Logger = createLogger();
+const log = (line: string): void => logger.info(line);
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  logger = createLogger({ level: config.logLevel });
+  forwardSdkLogs(logger);
   // First, so a production start without CREDENTIALS_KEY stops before anything else is started.
   const credentialsKey = loadCredentialsKey({ dataDir: config.dataDir, log });
   const stops: (() => Promise<void>)[] = [];
@@ -41,6 +53,8 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log(`${signal}: shutting down (Ctrl-C again to force)`);
+    // /readyz answers 503 from now on, so load balancers stop sending requests while the ones in flight finish.
+    readiness.drain();
     for (const stop of stops.reverse()) {
       await stop().catch((err: Error) => log(`while stopping: ${err.message}`));
     }
@@ -49,6 +63,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const payloadCodec = new AesGcmPayloadCodec(loadPayloadKeys({ configured: config.payloadKeys, dataDir: config.dataDir, log }));
+  const codecToken = secretOrDevDefault(config.codecToken, config.dataDir, 'codec-token', 'CODEC_TOKEN', '/codec/*');
+  const metricsToken = secretOrDevDefault(config.metricsToken, config.dataDir, 'metrics-token', 'METRICS_TOKEN', '/metrics');
+  const serves = config.role === 'all' || config.role === 'api';
+  const apiBase = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${config.port}`;
+  const readinessChecks: ReadinessCheck[] = [];
+  const readiness = new Readiness(readinessChecks);
 
   let address = config.temporalAddress;
   let devServer: DevServer | undefined;
@@ -60,6 +82,8 @@ async function main(): Promise<void> {
       dbFilename: join(config.dataDir, 'temporal.db'),
       namespace: config.namespace,
       searchAttributes: SEARCH_ATTRIBUTE_TYPES,
+      // The UI decodes payloads through our codec endpoint; it cannot send a header, so the token is in the path.
+      uiCodecEndpoint: serves ? `${apiBase}/codec/${codecToken}` : undefined,
     });
     address = devServer.address;
     stops.push(() => devServer!.stop());
@@ -71,14 +95,17 @@ async function main(): Promise<void> {
   const db: Db = await openDatabase({ url: config.databaseUrl, dataDir: join(config.dataDir, 'pg'), log });
   stops.push(() => db.close());
   await migrate(db, log);
+  readinessChecks.push(postgresqlCheck(db));
+  const metrics = createMetrics({ db });
+  await firstAdmin(db, config.adminPassword);
 
   const credentials = new CredentialStore(db, credentialsKey);
   const registry = createRegistry({
     db,
     credentials,
-    network: { allowList: (process.env.HTTP_ALLOW_LIST ?? '').split(',').filter(Boolean) },
+    network: { allowList: config.httpAllowList },
     // Links sent to applicants point here; behind a proxy or on another host, set PUBLIC_BASE_URL.
-    publicBaseUrl: process.env.PUBLIC_BASE_URL ?? `http://${config.host}:${config.port}`,
+    publicBaseUrl: config.publicBaseUrl,
     inquiryLinkKey: inquiryLinkKeyFrom(credentialsKey),
   });
   const workflows = new WorkflowStore(db);
@@ -87,36 +114,105 @@ async function main(): Promise<void> {
     const connection = await NativeConnection.connect({ address });
     log('bundling workflow code and starting the worker');
     const workflowBundle = await bundleWorkflows();
-    const worker: Worker = await createRunWorker({ connection, namespace: config.namespace, taskQueue: config.taskQueue, registry, workflows, db, workflowBundle });
+    const worker: Worker = await createRunWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      registry,
+      workflows,
+      db,
+      workflowBundle,
+      payloadCodec,
+      metrics,
+      logger,
+      shutdownGraceTimeMs: config.shutdownGraceMs,
+    });
     const running = worker.run();
+    readinessChecks.push({
+      name: 'worker',
+      check: async () => {
+        if (worker.getState() !== 'RUNNING') throw new Error(`worker is ${worker.getState()}`);
+      },
+    });
     stops.push(async () => {
+      // Stops polling; running activities get SHUTDOWN_GRACE_MS to finish, then are cancelled and their tasks retried elsewhere.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await connection.close();
     });
     log(`worker polling task queue "${config.taskQueue}"`);
+    if (!serves) {
+      // A worker has no API: it serves /healthz, /readyz and /metrics on PORT.
+      const ops = await listen(operationsApp({ readiness, metrics, metricsToken }), config.port, config.host);
+      stops.push(() => closeGracefully(ops, { graceMs: 1_000 }));
+      log(`worker health and metrics on ${apiBase} (/healthz, /readyz, /metrics)`);
+    }
   }
 
   if (config.role === 'all' || config.role === 'api') {
     const connection = await Connection.connect({ address });
-    const client = new Client({ connection, namespace: config.namespace });
+    const client = new Client({ connection, namespace: config.namespace, dataConverter: encryptedDataConverter(payloadCodec) });
+    readinessChecks.push(temporalCheck(connection));
     const runs = new RunService({ client, taskQueue: config.taskQueue, namespace: config.namespace, registry, temporalUiUrl: config.temporalUiUrl });
     const router = new EventRouter({ db, runs, client });
     await router.start();
     stops.push(() => router.stop());
-    const app = createApp({ db, workflows, registry, runs, router, credentials, eventsSigningSecret: eventsSecret(config.eventsSigningSecret, config.dataDir) });
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.port, config.host, () => resolve(s));
-      s.on('error', reject);
+    const schedules = new ScheduleService({ client, workflows, store: new ScheduleStore(db), taskQueue: config.taskQueue, namespace: config.namespace, temporalUiUrl: config.temporalUiUrl, log });
+    // A publish whose schedule sync failed (Temporal away), or a Temporal that lost its state: put it right.
+    void schedules.syncAll().then(({ synced, failed }) => log(`schedules: ${synced} workflows in step${failed.length ? `, ${failed.length} failed (${failed.join(', ')})` : ''}`));
+    // Every API process runs a webhook dispatcher; they share the deliveries through row claims.
+    const webhooks = createWebhooks({ db, key: credentialsKey, network: { allowList: (process.env.HTTP_ALLOW_LIST ?? '').split(',').filter(Boolean) } });
+    await webhooks.dispatcher.start();
+    stops.push(() => webhooks.dispatcher.stop());
+    const app = createApp({ db, workflows, registry, runs, router, schedules, credentials, webhooks, eventsSigningSecret: eventsSecret(config.eventsSigningSecret, config.dataDir),
+      readiness,
+      metrics,
+      metricsToken,
+      logger,
+      codec: { codec: payloadCodec, token: codecToken, corsOrigins: config.codecCorsOrigins },
     });
+    const server = await listen(app, config.port, config.host);
     stops.push(async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // No new connections; requests in flight finish (up to SHUTDOWN_GRACE_MS).
+      await closeGracefully(server, { graceMs: config.shutdownGraceMs, log });
       await connection.close();
     });
     log(`API listening on http://${config.host}:${config.port}  (try: curl http://${config.host}:${config.port}/v1/workflows)`);
   }
   if (devServer?.uiUrl) log(`Temporal Web UI: ${devServer.uiUrl}`);
   log('ready. Ctrl-C stops everything.');
+}
+
+/** On a database without users: make admin@localhost and print its password, this once. */
+async function firstAdmin(db: Db, password: string | undefined): Promise<void> {
+  const made = await ensureFirstAdmin(db, { password });
+  if (!made) return;
+  if (made.generated) log(`access control: created the first admin ${made.email} with password ${made.password} (shown this once; sign in and keep it safe)`);
+  else log(`access control: created the first admin ${made.email} with the password from ADMIN_PASSWORD`);
+}
+
+function listen(app: { listen: (port: number, host: string, cb: () => void) => Server }, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+/** A bearer token from the environment or, in the embedded default, one made once under the data folder. */
+function secretOrDevDefault(configured: string | undefined, dataDir: string, file: string, variable: string, what: string): string {
+  if (configured) return configured;
+  const made = devSecret(dataDir, file);
+  log(`${what}: the bearer token is in ${made.file} (set ${variable} to choose one)`);
+  return made.value;
+}
+
+const SDK_LEVELS: Record<SdkLogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
+
+/** The Temporal SDK's own logs (worker, core) as JSON lines through the same logger. */
+function forwardSdkLogs(target: Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => target[SDK_LEVELS[entry.level]]({ component: 'temporal-sdk', ...entry.meta }, entry.message)),
+  });
 }
 
 /** The configured secret, or (embedded default) one made once and kept under the data folder. */
@@ -128,6 +224,9 @@ function eventsSecret(configured: string | undefined, dataDir: string): string {
 }
 
 main().catch((err: Error) => {
-  console.error(`[idw] failed to start: ${err.message}`);
-  process.exit(1);
+  // A configuration problem is the operator's to fix: the list of what is wrong, without a stack.
+  if (err instanceof ConfigError) logger.fatal({ problems: err.problems }, err.message);
+  else logger.fatal({ err }, `failed to start: ${err.message}`);
+  // Let pino flush before exiting.
+  setImmediate(() => process.exit(1));
 });

@@ -16,6 +16,18 @@ import { ensureTemporalCli } from './cli';
 
 export type SearchAttributeType = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
 
+/**
+ * What the dev server is started with unless told otherwise. The history
+ * service's transfer queue (which hands new workflow and activity tasks to
+ * matching) polls at most 20 times a second per shard by default, and the dev
+ * server has one shard: every task waited ~45 ms before a worker could take
+ * it, so an activity step cost ~100 ms. At 1,000 the wait is ~2 ms
+ * (`npm run bench`; docs/benchmarks.md has the before and after).
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+};
+
 export interface DevServerOptions {
   /** Default: `await ensureTemporalCli()`. */
   cliPath?: string;
@@ -25,12 +37,22 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Pass --headless (no Web UI). */
   headless?: boolean;
+  /**
+   * The Web UI's remote codec endpoint (`--ui-codec-endpoint`): the UI posts
+   * payloads to `<endpoint>/decode` to show them decoded.
+   */
+  uiCodecEndpoint?: string;
   /** SQLite file for persistent state; omit for in-memory. */
   dbFilename?: string;
   /** Default 'default'. */
   namespace?: string;
   /** Each becomes `--search-attribute Name=Type`. */
   searchAttributes?: Record<string, SearchAttributeType>;
+  /**
+   * Dynamic config values (`--dynamic-config-value key=<JSON>`), over
+   * DEV_SERVER_DYNAMIC_CONFIG; a key set to `undefined` drops a default.
+   */
+  dynamicConfig?: Record<string, unknown>;
   /** --log-level; default 'warn'. */
   logLevel?: string;
   /** Receives one line at a time, already prefixed with `[temporal]`. Default: console.log. */
@@ -75,6 +97,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
 
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
   args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  if (uiPort !== undefined && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFilename) {
     const dbFile = path.resolve(opts.dbFilename);
     // start-dev refuses to create the file when its directory is missing.
@@ -84,6 +107,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   // The CLI always creates 'default'; naming it again would only register it twice.
   if (namespace !== 'default') args.push('--namespace', namespace);
   args.push('--log-level', opts.logLevel ?? 'warn');
+  for (const [key, value] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig })) {
+    if (value !== undefined) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
   for (const [name, type] of Object.entries(searchAttributes)) {
     if (!Object.hasOwn(INDEXED_VALUE_TYPES, type)) throw new Error(`search attribute ${name}: unknown type '${type}'`);
     args.push('--search-attribute', `${name}=${type}`);

@@ -11,7 +11,7 @@
  * API answers.
  */
 import { verifySignature } from '../src/events/signature';
-import { api, createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
+import { api, createHarness, decryptedHistory, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
 import { json, startHttpsPeer, type HttpsPeer } from './http-request-peer';
 
 let h: Harness;
@@ -79,7 +79,7 @@ async function createCredential(name: string, secret: Record<string, unknown>): 
 
 /** The run's whole history as text, payloads decoded (protobuf's toJSON gives their bytes as base64). */
 async function historyText(runId: string): Promise<string> {
-  const history = await h.client.workflow.getHandle(runId).fetchHistory();
+  const history = await decryptedHistory(h, runId);
   return JSON.stringify(history, (key, value) => {
     if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
     if ((key === 'data' || key === 'encoding') && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');

@@ -15,7 +15,7 @@ import { createActions } from '../src/activities';
 import type { ActionContext, ActionDefinition } from '../src/activities/action-definition';
 import { ActionRegistry } from '../src/activities/registry';
 import { createRunWorker } from '../src/worker/create-worker';
-import { api, createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
+import { api, createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness, TEST_PAYLOAD_CODEC } from './support/harness';
 import { testActions } from './support/test-actions';
 
 const WRITING = ['approve_inquiry', 'decline_inquiry', 'mark_inquiry_for_review', 'create_inquiry', 'create_case', 'tag_object', 'add_list_item', 'trust_device', 'redact_object'];
@@ -55,6 +55,7 @@ beforeAll(async () => {
     workflows: h.workflows,
     db: h.db,
     workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
+    payloadCodec: TEST_PAYLOAD_CODEC,
   });
   running = worker.run();
 });

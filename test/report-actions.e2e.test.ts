@@ -17,7 +17,7 @@ import { createRegistry } from '../src/activities';
 import type { ReportActionDeps } from '../src/activities/report-actions';
 import { importWatchlist } from '../src/screening';
 import { createRunWorker } from '../src/worker/create-worker';
-import { api, createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
+import { api, createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness, TEST_PAYLOAD_CODEC } from './support/harness';
 import { testActions } from './support/test-actions';
 
 const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', 'screening', name), 'utf8');
@@ -64,6 +64,7 @@ beforeAll(async () => {
     workflows: h.workflows,
     db: h.db,
     workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
+    payloadCodec: TEST_PAYLOAD_CODEC,
   });
   running = worker.run();
 

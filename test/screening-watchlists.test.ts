@@ -42,7 +42,7 @@ async function screen(body: Record<string, unknown>): Promise<any> {
 }
 
 async function postCsv(path: string, csv: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${h.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+  const res = await fetch(`${h.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${h.apiKey}` }, body: csv });
   return { status: res.status, body: await res.json() };
 }
 

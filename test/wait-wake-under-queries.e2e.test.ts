@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
-import { api, createHarness, postEvent, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
+import { api, createHarness, postEvent, publishWorkflow, startRun, stepOf, TEST_DATA_CONVERTER, waitForRun, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -50,6 +50,6 @@ it('keeps every run readable and replayable when events wake runs under a stream
   const bundle = { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') };
   for (const runId of runIds) {
     const history = await h.client.workflow.getHandle(runId).fetchHistory();
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, runId)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle, dataConverter: TEST_DATA_CONVERTER }, history, runId)).resolves.toBeUndefined();
   }
 });

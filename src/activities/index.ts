@@ -15,6 +15,7 @@ import { messagingActions } from './messaging-actions';
 import { objectActions } from './object-actions';
 import { ActionRegistry } from './registry';
 import { reportActions } from './report-actions';
+import { scheduleActions } from './schedule-actions';
 
 export interface NetworkPolicy {
   /**
@@ -51,6 +52,7 @@ export function createActions(deps: ActionDeps): ActionDefinition<never>[] {
     ...inquiryLinkActions(deps),
     ...crmActions(deps),
     ...reportActions(deps),
+    ...scheduleActions(deps),
   ];
 }
 

@@ -8,9 +8,13 @@ import { StepError, forEachStep, idempotencyKeyOf, type Definition } from '../in
 import { validateDefinition, type Problem } from '../interpreter/validate';
 import { validateAgainstSchema } from '../interpreter/json-schema';
 import type { ActionRegistry } from '../activities/registry';
-import type { RunService } from '../runs/run-service';
-import type { WorkflowRecord, WorkflowStore } from '../store/workflow-store';
+import { newRunId, type RunService } from '../runs/run-service';
+import { pickVersion } from '../runs/version-picker';
+import { VersionConflictError, type WorkflowRecord, type WorkflowStore } from '../store/workflow-store';
 import { ApiError, notFound, parseOr400, type ErrorDetail } from './errors';
+import { versionRoutes } from './versions-routes';
+import { scheduleRoutes } from '../schedules/schedule-routes';
+import type { ScheduleService } from '../schedules/schedule-service';
 
 const workflowIdSchema = z.string().regex(/^[a-z][a-z0-9_-]{2,63}$/, 'ids are 3-64 lowercase letters, digits, _ or -, starting with a letter');
 
@@ -29,10 +33,18 @@ const updateBody = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of name, description, definition' });
 
+/** `live: false` freezes the draft as a version without making it live (for a rollout or a later rollback to it). */
+const publishBody = z.strictObject({ live: z.boolean().default(true) });
+
+/** A caller's id for an API trigger: decides, like an event id, which side of a rollout the run falls on. */
+const requestIdSchema = z.string().min(1).max(200);
+
 export interface WorkflowRoutesDeps {
   workflows: WorkflowStore;
   registry: ActionRegistry;
   runs: RunService;
+  /** Keeps Temporal Schedules in step with live versions; also serves /schedule, /archive (src/schedules). */
+  schedules?: ScheduleService;
 }
 
 function problemDetails(problems: Problem[], prefix: string): ErrorDetail[] {
@@ -41,6 +53,9 @@ function problemDetails(problems: Problem[], prefix: string): ErrorDetail[] {
 
 export function workflowRoutes(deps: WorkflowRoutesDeps): Router {
   const router = Router();
+  const schedules = deps.schedules;
+  router.use(versionRoutes({ workflows: deps.workflows, onLiveVersionChanged: schedules ? async (id) => void (await schedules.syncReporting(id)) : undefined }));
+  router.use(scheduleRoutes(deps));
 
   /** Full validation, including that run_workflow targets exist. */
   async function check(definition: unknown, selfId?: string): Promise<{ ok: true; definition: Definition } | { ok: false; problems: Problem[] }> {
@@ -107,13 +122,29 @@ export function workflowRoutes(deps: WorkflowRoutesDeps): Router {
   });
 
   router.post('/workflows/:id/publish', async (req, res) => {
+    const body = parseOr400(publishBody, req.body ?? {}, 'request body');
     const existing = await deps.workflows.get(req.params.id);
     if (!existing) throw notFound('workflow', req.params.id);
     // Re-check: the action registry or the workflows it runs may have changed since the draft was saved.
     const result = await check(existing.draft, existing.id);
     if (!result.ok) throw new ApiError(400, 'invalid_definition', 'the draft has problems and cannot be published', problemDetails(result.problems, '/definition'));
-    const version = await deps.workflows.publish(existing.id, result.definition);
-    res.status(201).json({ workflowId: version.workflowId, version: version.version, publishedAt: version.publishedAt, definition: version.definition });
+    let version;
+    try {
+      version = await deps.workflows.publish(existing.id, result.definition, { live: body.live });
+    } catch (err) {
+      if (err instanceof VersionConflictError) throw new ApiError(409, err.code, err.message);
+      throw err;
+    }
+    // The schedule follows the live version; the publish stands even if Temporal is away (start-up syncs again).
+    const schedule = schedules ? await schedules.syncReporting(existing.id) : undefined;
+    res.status(201).json({
+      workflowId: version.workflowId,
+      version: version.version,
+      live: body.live,
+      publishedAt: version.publishedAt,
+      definition: version.definition,
+      ...(schedule && schedule.status !== 'none' ? { schedule } : {}),
+    });
   });
 
   router.get('/workflows/:id/versions', async (req, res) => {
@@ -122,15 +153,36 @@ export function workflowRoutes(deps: WorkflowRoutesDeps): Router {
     const versions = await deps.workflows.versions(existing.id);
     res.json({
       liveVersion: existing.liveVersion,
-      versions: versions.map((v) => ({ version: v.version, publishedAt: v.publishedAt, live: v.version === existing.liveVersion, definition: v.definition })),
+      rollout: existing.rollout,
+      versions: versions.map((v) => ({
+        version: v.version,
+        publishedAt: v.publishedAt,
+        live: v.version === existing.liveVersion,
+        ...(existing.rollout?.version === v.version ? { rolloutPercent: existing.rollout.percent } : {}),
+        definition: v.definition,
+      })),
     });
   });
 
   router.post('/workflows/:id/runs', async (req, res) => {
     const existing = await deps.workflows.get(req.params.id);
     if (!existing) throw notFound('workflow', req.params.id);
-    const live = await deps.workflows.liveVersion(existing.id);
-    if (!live) throw new ApiError(409, 'not_published', `workflow "${existing.id}" has no published version; publish it first`);
+    const routing = await deps.workflows.routing(existing.id);
+    if (!routing) throw new ApiError(409, 'not_published', `workflow "${existing.id}" has no published version; publish it first`);
+    // The rollout side is decided by the caller's key: the idempotency key the live version derives, else the
+    // X-Request-Id header, else nothing stable (a fresh id), so a repeated request lands on the same version.
+    const requestId = req.get('x-request-id');
+    if (requestId !== undefined && !requestIdSchema.safeParse(requestId).success) {
+      throw new ApiError(400, 'invalid_request', 'the X-Request-Id header must be 1-200 characters', [{ path: '/headers/x-request-id', message: 'must be 1-200 characters' }]);
+    }
+    let routingKey: string | null = null;
+    try {
+      routingKey = idempotencyKeyOf(routing.live.definition.flow, req.body ?? {});
+    } catch {
+      // The picked version's own check below reports a payload without a key.
+    }
+    const picked = pickVersion(routing, routingKey ?? requestId ?? `req_${newRunId()}`);
+    const live = picked.version;
     const trigger = live.definition.trigger;
     if (trigger.type !== 'api') {
       throw new ApiError(409, 'wrong_trigger', `workflow "${existing.id}" v${live.version} is started by its ${trigger.type} trigger, not the API`);
@@ -154,11 +206,11 @@ export function workflowRoutes(deps: WorkflowRoutesDeps): Router {
     }
     if (key !== null) {
       // The same key within 24 hours: the run it started, not a new one.
-      const { created, run } = await deps.runs.startIdempotent(live, { type: 'api', payload }, key);
+      const { created, run } = await deps.runs.startIdempotent(live, { type: 'api', payload }, key, { via: picked.via });
       res.status(created ? 201 : 200).json(created ? run : { ...run, existing: true });
       return;
     }
-    const run = await deps.runs.start(live, { type: 'api', payload });
+    const run = await deps.runs.start(live, { type: 'api', payload }, undefined, { via: picked.via });
     res.status(201).json(run);
   });
 

@@ -15,8 +15,9 @@ import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { evaluateCel, toCel, type RunEvent } from '../interpreter';
 import type { RunService } from '../runs/run-service';
+import { pickVersion } from '../runs/version-picker';
 import type { Db } from '../store/db';
-import type { VersionRecord } from '../store/workflow-store';
+import { WorkflowStore, type VersionRecord } from '../store/workflow-store';
 import { deliverEventSignal } from '../workflows/run-contract';
 import { EVENTS_CHANNEL, toRunEvent, toStoredEvent, type EventRow, type StoredEvent } from './outbox';
 
@@ -133,11 +134,15 @@ export class EventRouter {
   private async dispatch(event: StoredEvent): Promise<void> {
     const runEvent = toRunEvent(event);
     const started: string[] = [];
-    for (const version of await this.triggeredBy(event.type)) {
+    for (const routing of await new WorkflowStore(this.options.db).routingsForEvent(event.type)) {
+      // The event id picks the version (a rollout's share, else the live one): a redelivery picks the same.
+      const { version, via } = pickVersion(routing, event.id);
+      const trigger = version.definition.trigger;
+      if (trigger.type !== 'event' || trigger.event !== event.type) continue;
       if (!this.filterMatches(version, runEvent)) continue;
       const runId = eventRunId(event.id, version.workflowId);
       try {
-        await this.options.runs.start(version, { type: 'event', payload: { event: runEvent, object: runEvent.object ?? null } }, runId);
+        await this.options.runs.start(version, { type: 'event', payload: { event: runEvent, object: runEvent.object ?? null } }, runId, { via });
         started.push(runId);
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -163,17 +168,6 @@ export class EventRouter {
     }
     await this.options.db.query('UPDATE events SET dispatched_at = now(), claimed_until = NULL WHERE id = $1', [event.id]);
     this.onDispatched?.({ event: event.id, started, signalled });
-  }
-
-  private async triggeredBy(type: string): Promise<VersionRecord[]> {
-    const { rows } = await this.options.db.query<{ workflow_id: string; version: number; definition: VersionRecord['definition']; published_at: Date }>(
-      `SELECT v.workflow_id, v.version, v.definition, v.published_at
-       FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.live_version
-       WHERE v.definition->'trigger'->>'type' = 'event' AND v.definition->'trigger'->>'event' = $1
-       ORDER BY w.id`,
-      [type],
-    );
-    return rows.map((r) => ({ workflowId: r.workflow_id, version: Number(r.version), definition: r.definition, publishedAt: new Date(r.published_at).toISOString() }));
   }
 
   private filterMatches(version: VersionRecord, event: RunEvent): boolean {

@@ -68,7 +68,15 @@ const RANGE_NAMES: Record<string, string> = {
   rfc6052: 'a NAT64 address (it translates to IPv4)',
   '6to4': 'a 6to4 address (it embeds IPv4)',
   teredo: 'a Teredo address (it embeds IPv4)',
+  ipv4Compatible: 'an IPv4-compatible IPv6 address (deprecated; it embeds IPv4)',
 };
+
+/** ::a.b.c.d (::/96 but :: and ::1): ipaddr.js calls it unicast, but hosts with an automatic tunnel send it to the IPv4 address. */
+function rangeOf(ip: Address): string {
+  const range = ip.range();
+  if (range === 'unicast' && ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return 'ipv4Compatible';
+  return range;
+}
 
 export const systemResolver: HostResolver = async (hostname) => {
   const answers = await lookup(hostname, { all: true, verbatim: true });
@@ -120,7 +128,7 @@ export class NetworkGuard {
       const listed = this.addressListed(ip);
       if (!listed) everyAddressListed = false;
       if (listed || hostListed) continue;
-      const range = ip.range();
+      const range = rangeOf(ip);
       if (range !== 'unicast') {
         const what = RANGE_NAMES[range] ?? `a special-purpose address (${range})`;
         const subject = hostname === address ? `${address} is` : `${hostname} resolves to ${address},`;

@@ -22,6 +22,7 @@
  * Sandbox-safe: imported by the interpreter workflow.
  */
 import { z } from 'zod';
+import { RECURRING_OBJECT_TYPES, objectFilterSchema } from '../schedules/object-filter';
 
 export const DEFINITION_LANGUAGE_VERSION = 1;
 
@@ -58,20 +59,52 @@ export const eventTriggerSchema = z.strictObject({
   filter: celSchema.optional(),
 });
 
+/** What a Temporal Schedule does when a firing comes while the previous one still runs (see docs/schedules.md). */
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+
+/** When a schedule or recurring trigger fires; cron and time zone are checked by the validator. */
+const scheduleTiming = {
+  /** Five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly. */
+  cron: z.string().min(1).max(200).optional(),
+  /** Every this long, e.g. "15m" (at least 1s). */
+  interval: durationSchema.optional(),
+  /** IANA time zone the cron is read in (default UTC), e.g. "Europe/Berlin". */
+  timezone: z.string().min(1).max(64).optional(),
+  /** While the previous firing still runs (default skip). */
+  overlap: z.enum(OVERLAP_POLICIES).optional(),
+  /** How late a missed firing may still be taken after an outage (default "1m", at least "10s"). */
+  catchupWindow: durationSchema.optional(),
+};
+const oneOfCronOrInterval = {
+  check: (t: { cron?: string; interval?: string }) => (t.cron === undefined) !== (t.interval === undefined),
+  message: 'give exactly one of "cron" or "interval"',
+};
+
 export const scheduleTriggerSchema = z
   .strictObject({
     type: z.literal('schedule'),
-    cron: z.string().min(1).max(200).optional(),
-    interval: durationSchema.optional(),
-    timezone: z.string().min(1).max(64).optional(),
+    ...scheduleTiming,
     /** Input handed to each scheduled run as its trigger payload. */
     input: z.record(z.string(), z.unknown()).optional(),
   })
-  .refine((t) => (t.cron === undefined) !== (t.interval === undefined), {
-    message: 'give exactly one of "cron" or "interval"',
-  });
+  .refine(oneOfCronOrInterval.check, { message: oneOfCronOrInterval.message });
 
-export const triggerSchema = z.discriminatedUnion('type', [apiTriggerSchema, eventTriggerSchema, scheduleTriggerSchema]);
+/**
+ * Runs the workflow once for each object of `objectType` matching `filter`
+ * (a structured filter compiled to SQL, see src/schedules/object-filter.ts),
+ * on a schedule, in batches of `batchSize` (1-500, default 100).
+ */
+export const recurringTriggerSchema = z
+  .strictObject({
+    type: z.literal('recurring'),
+    ...scheduleTiming,
+    objectType: z.enum(RECURRING_OBJECT_TYPES),
+    filter: objectFilterSchema.optional(),
+    batchSize: z.number().int().optional(),
+  })
+  .refine(oneOfCronOrInterval.check, { message: oneOfCronOrInterval.message });
+
+export const triggerSchema = z.discriminatedUnion('type', [apiTriggerSchema, eventTriggerSchema, scheduleTriggerSchema, recurringTriggerSchema]);
 export type Trigger = z.infer<typeof triggerSchema>;
 
 /**

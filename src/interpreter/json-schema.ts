@@ -35,11 +35,26 @@ export function jsonSchemaProblems(schema: Record<string, unknown>): SchemaProbl
     return (ajv.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: `${e.message ?? 'invalid'}${paramsText(e)}` }));
   }
   try {
-    ajv.compile(schema);
+    compileDetached(schema);
   } catch (err) {
     return [{ path: '/', message: (err as Error).message }];
   }
   return [];
+}
+
+/**
+ * Compile without leaving the schema registered in the shared Ajv instance:
+ * Ajv keeps every compiled schema object (and its $id) for good, so each
+ * compile would grow memory, and a second schema with the same $id would
+ * be refused as a duplicate.
+ */
+function compileDetached(schema: Record<string, unknown>): ValidateFunction {
+  const ajv = ajvFor(schema);
+  try {
+    return ajv.compile(schema);
+  } finally {
+    ajv.removeSchema(schema);
+  }
 }
 
 function paramsText(e: ErrorObject): string {
@@ -48,15 +63,30 @@ function paramsText(e: ErrorObject): string {
   return '';
 }
 
-const compiled = new WeakMap<object, ValidateFunction>();
+/**
+ * Compiled validators by the schema's JSON text, the most recently used
+ * first out last: callers read a definition afresh for every request, so
+ * keying by object identity would compile (tens of milliseconds) every time.
+ */
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 256;
+
+function validatorFor(schema: Record<string, unknown>): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (validate) {
+    compiled.delete(key);
+  } else {
+    validate = compileDetached(schema);
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
+  }
+  compiled.set(key, validate);
+  return validate;
+}
 
 /** Validate an input against a schema; every failing path, JSON Pointer style. */
 export function validateAgainstSchema(schema: Record<string, unknown>, value: unknown): SchemaProblem[] {
-  let validate = compiled.get(schema);
-  if (!validate) {
-    validate = ajvFor(schema).compile(schema);
-    compiled.set(schema, validate);
-  }
+  const validate = validatorFor(schema);
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => {
     const p = e.params as Record<string, unknown>;

@@ -9,3 +9,10 @@ export const MAX_FOR_EACH_CONCURRENCY = 100;
 export const MAX_FOR_EACH_ITEMS = 10_000;
 /** Runs with one concurrency key that may run at once. */
 export const MAX_FLOW_CONCURRENCY_LIMIT = 1000;
+
+/** Steps in one definition, those inside parallel branches and for_each loops included. */
+export const MAX_DEFINITION_STEPS = 1000;
+/** parallel and for_each steps inside one another. */
+export const MAX_STEP_NESTING = 8;
+/** Characters of one expression: a CEL field, a `$cel` value or a Liquid template. */
+export const MAX_EXPRESSION_LENGTH = 4000;

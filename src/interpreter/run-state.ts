@@ -22,8 +22,14 @@ export interface StepState {
   runs: number;
   startedAt?: string;
   endedAt?: string;
+  /** What the step was given: an action's resolved params, a child run's input, what a wait waits for. */
+  input?: unknown;
   output?: unknown;
   error?: StepFailure;
+  /** A wait_for_event step: the event that ended the wait. */
+  resolvedBy?: { id: string; type: string; objectId?: string; occurredAt?: string };
+  /** A retried run: the step's result was carried from this earlier run rather than done again. */
+  carriedFrom?: string;
   /** What a waiting step waits for, in words a person reads. */
   waitingFor?: string;
   /** Action steps: the attempt running now, or the one that finished the step (retries included). */
@@ -56,7 +62,12 @@ export interface RunState {
   cancelledBy?: { id: string; type: string; objectId?: string };
   /** How many Temporal executions the run has taken (more than one after continuing as new). */
   executions?: number;
+  /** A retry or restart of an earlier run. */
+  retryOf?: { runId: string; from: 'failed_step' | 'start' };
 }
+
+/** A step's input larger than this (as JSON) is not kept in the state: the state travels through continue-as-new. */
+export const MAX_STEP_INPUT_CHARS = 16_000;
 
 /**
  * What the workflow records about steps as it runs them. The run's state
@@ -74,6 +85,10 @@ export interface StepLedger {
   cancel(id: string, at: string): void;
   isActive(id: string): boolean;
   attempt(id: string, attempt: number, lastError?: StepFailure): void;
+  /** What the step's current round was given. */
+  input(id: string, input: unknown): void;
+  /** The event that ended a wait. */
+  resolved(id: string, event: { id: string; type: string; objectId?: string; occurredAt?: string }): void;
   handled(id: string, next: string): void;
   progress(id: string, progress: { total: number; completed: number; failed: number }): void;
 }
@@ -107,6 +122,8 @@ export class ItemLedger implements StepLedger {
     return this.active.has(id);
   }
   attempt(): void {}
+  input(): void {}
+  resolved(): void {}
   handled(): void {}
   progress(): void {}
 }
@@ -158,8 +175,11 @@ export class RunStateTracker implements StepLedger {
     s.runs += 1;
     s.startedAt = at;
     s.endedAt = undefined;
+    s.input = undefined;
     s.output = undefined;
     s.error = undefined;
+    s.resolvedBy = undefined;
+    s.carriedFrom = undefined;
     s.waitingFor = waitingFor;
     s.attempts = undefined;
     s.lastError = undefined;
@@ -188,6 +208,36 @@ export class RunStateTracker implements StepLedger {
     const s = this.step(id);
     s.attempts = attempt;
     if (lastError) s.lastError = lastError;
+  }
+
+  input(id: string, input: unknown): void {
+    const size = JSON.stringify(input ?? null).length;
+    this.step(id).input = size > MAX_STEP_INPUT_CHARS ? { omitted: `${size} characters of JSON, more than the state keeps` } : input;
+  }
+
+  resolved(id: string, event: { id: string; type: string; objectId?: string; occurredAt?: string }): void {
+    const { id: eventId, type, objectId, occurredAt } = event;
+    this.step(id).resolvedBy = { id: eventId, type, ...(objectId === undefined ? {} : { objectId }), ...(occurredAt === undefined ? {} : { occurredAt }) };
+  }
+
+  /** A retried run: the earlier run's result of a step, shown as this run's (nothing runs again). */
+  carry(earlier: StepState, fromRunId: string): void {
+    const s = this.step(earlier.id);
+    Object.assign(s, {
+      status: earlier.status,
+      runs: earlier.runs,
+      startedAt: earlier.startedAt,
+      endedAt: earlier.endedAt,
+      input: earlier.input,
+      output: earlier.output,
+      error: earlier.error,
+      resolvedBy: earlier.resolvedBy,
+      attempts: earlier.attempts,
+      lastError: earlier.lastError,
+      handledBy: earlier.handledBy,
+      progress: earlier.progress,
+      carriedFrom: earlier.carriedFrom ?? fromRunId,
+    });
   }
 
   handled(id: string, next: string): void {

@@ -11,8 +11,9 @@ import { CelSyntaxError, celReferences, celResultType, compileCel } from './cel'
 import { canCatch, definitionSchema, forEachStep, type Definition, type Step } from './definition';
 import { waitDurationProblem, parseDuration } from './duration';
 import { ERROR_KEYWORDS, MAX_STEP_ATTEMPTS, knownErrorTypes } from './failures';
-import { MAX_FOR_EACH_CONCURRENCY, MAX_FLOW_CONCURRENCY_LIMIT } from './limits';
+import { MAX_DEFINITION_STEPS, MAX_EXPRESSION_LENGTH, MAX_FOR_EACH_CONCURRENCY, MAX_FLOW_CONCURRENCY_LIMIT, MAX_STEP_NESTING } from './limits';
 import { jsonSchemaProblems } from './json-schema';
+import { recurringProblems, timingProblems } from '../schedules/trigger-checks';
 import { LiquidSyntaxError } from './liquid';
 import { MAIN_GRAPH, buildProgram, links, type GraphInfo, type Program } from './program';
 import { compileExpression, embeddedExpressions, expressionStepReferences, isDynamicValue, resolveValue, type EmbeddedExpression, type ValueScope } from './values';
@@ -31,6 +32,7 @@ export type ProblemCode =
   | 'invalid_input_schema'
   | 'invalid_duration'
   | 'invalid_schedule'
+  | 'invalid_filter'
   | 'end_in_branch'
   | 'unknown_error_type'
   | 'items_not_list'
@@ -88,6 +90,10 @@ export function validateDefinition(raw: unknown, catalog: ActionCatalog): Valida
     problems.push({ code, path: toPointer(path), stepId, message });
   };
 
+  // Size first: the graph checks below grow faster than the definition does.
+  checkSize(definition, add);
+  if (problems.length > 0) return { ok: false, problems };
+
   // Ids: unique across the whole definition; branch ids unique within their step.
   forEachStep(definition.steps, (step, path) => {
     if (located.has(step.id)) {
@@ -111,6 +117,22 @@ export function validateDefinition(raw: unknown, catalog: ActionCatalog): Valida
   checkSteps(program, located, catalog, add);
 
   return problems.length > 0 ? { ok: false, problems } : { ok: true, definition };
+}
+
+/** At most MAX_DEFINITION_STEPS steps in all, and parallel / for_each steps at most MAX_STEP_NESTING deep. */
+function checkSize(definition: Definition, add: Add): void {
+  let count = 0;
+  let tooDeep: { step: Step; path: (string | number)[] } | undefined;
+  forEachStep(definition.steps, (step, path, branchPath) => {
+    count++;
+    if (!tooDeep && branchPath.length > MAX_STEP_NESTING) tooDeep = { step, path };
+  });
+  if (count > MAX_DEFINITION_STEPS) {
+    add('out_of_range', ['steps'], `the definition has ${count} steps (branches and loops included); at most ${MAX_DEFINITION_STEPS} are allowed`);
+  }
+  if (tooDeep) {
+    add('out_of_range', tooDeep.path, `parallel and for_each steps are nested more than ${MAX_STEP_NESTING} deep here; at most ${MAX_STEP_NESTING} levels are allowed`, tooDeep.step.id);
+  }
 }
 
 /** The id of the step a zod issue path points into, when it is inside one. */
@@ -287,15 +309,10 @@ function checkTrigger(definition: Definition, add: Add): void {
       if (trigger.filter !== undefined) checkCel(trigger.filter, ['trigger', 'filter'], FILTER_VARIABLES, add);
       return;
     case 'schedule':
-      if (trigger.interval !== undefined && parseDuration(trigger.interval) === undefined) {
-        add('invalid_duration', ['trigger', 'interval'], `"${trigger.interval}" is not a duration; write e.g. "1h" or "1d"`);
-      }
-      if (trigger.cron !== undefined) {
-        const fields = trigger.cron.trim().split(/\s+/);
-        if (!trigger.cron.startsWith('@') && (fields.length < 5 || fields.length > 6)) {
-          add('invalid_schedule', ['trigger', 'cron'], `"${trigger.cron}" is not a cron expression (5 fields: minute hour day-of-month month day-of-week)`);
-        }
-      }
+      for (const p of timingProblems(trigger)) add(p.code, ['trigger', ...p.path], p.message);
+      return;
+    case 'recurring':
+      for (const p of recurringProblems(trigger)) add(p.code, ['trigger', ...p.path], p.message);
       return;
     default:
       return;
@@ -416,6 +433,10 @@ function checkSteps(program: Program, located: Map<string, Located>, catalog: Ac
     // Undefined only for the steps of a branch whose id is reused (reported as
     // duplicate_id): they have no graph, so what they can read is unknown.
     for (const { expr, allowed, canReference = before.get(id) } of expressions) {
+      if (expr.source.length > MAX_EXPRESSION_LENGTH) {
+        add('out_of_range', expr.path, `the expression is ${expr.source.length} characters long; at most ${MAX_EXPRESSION_LENGTH} are allowed`, id);
+        continue;
+      }
       const exprLoopNames = [...allowed].filter((n) => !BASE_NAMES.has(n));
       if (expr.kind === 'cel') {
         if (!checkCel(expr.source, expr.path, allowed, add, id)) continue;

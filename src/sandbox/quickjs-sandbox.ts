@@ -168,7 +168,13 @@ export class CodeSandbox {
   private evaluateOn(engine: Engine, memoryMb: number, code: string, inputs: unknown, options: EvaluateOptions): unknown {
     const timeoutMs = Math.min(CODE_LIMITS.maxTimeoutMs, Math.max(1, options.timeoutMs ?? CODE_LIMITS.defaultTimeoutMs));
     const maxOutputBytes = options.maxOutputBytes ?? CODE_LIMITS.maxOutputBytes;
-    const inputsJson = JSON.stringify(inputs ?? {});
+    let inputsJson: string;
+    try {
+      inputsJson = JSON.stringify(inputs ?? {});
+    } catch (err) {
+      // A value nested deeper than the host's own stack, or a cycle: the code could not be given it either.
+      throw new CodeFailure(CodeFailureType.Error, `the inputs cannot be handed to the code: ${(err as Error).message}`);
+    }
     const timeout = (): CodeFailure => new CodeFailure(CodeFailureType.Timeout, `the code did not finish within ${timeoutMs} ms`);
     const outOfMemory = (): CodeFailure => new CodeFailure(CodeFailureType.MemoryLimit, `the code used more than its ${memoryMb} MB of memory`);
 
@@ -197,7 +203,9 @@ export class CodeSandbox {
       const failed = (phase: Phase, error: QuickJSHandle): CodeFailure => {
         own(error);
         if (timedOut) return timeout();
-        return describeFailure(ctx, error, phase, timeout, outOfMemory, () => memoryExhausted(engine));
+        const described = describeFailure(ctx, error, phase, timeout, outOfMemory, () => memoryExhausted(engine));
+        // Describing runs the code's own getters (a thrown object's message): one that spins runs into the deadline.
+        return timedOut ? timeout() : described;
       };
       const call = (phase: Phase, fn: QuickJSHandle, ...args: QuickJSHandle[]): QuickJSHandle => {
         const result = ctx.callFunction(fn, ctx.undefined, ...args);
@@ -253,13 +261,21 @@ export class CodeSandbox {
       if (timedOut) throw timeout();
       throw err;
     } finally {
+      // QuickJS cannot free a runtime with jobs still queued (its assertion aborts the module): let the module go instead.
+      if (!dropEngine && runtime?.alive && runtime.hasPendingJob()) dropEngine = true;
       if (dropEngine) {
         // Do not touch a module that may be inconsistent, not even to free it.
         this.dropEngine(memoryMb, engine);
       } else {
-        for (const handle of handles.reverse()) if (handle.alive) handle.dispose();
-        context?.dispose();
-        runtime?.dispose();
+        try {
+          for (const handle of handles.reverse()) if (handle.alive) handle.dispose();
+          context?.dispose();
+          runtime?.dispose();
+        } catch {
+          // Freeing a runtime stopped with jobs still queued can trip QuickJS's own
+          // assertions and abort the module: the call's failure stands, the module goes.
+          this.dropEngine(memoryMb, engine);
+        }
       }
     }
   }

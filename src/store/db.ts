@@ -4,7 +4,10 @@
  * under .data/). Same SQL dialect either way.
  */
 import { mkdirSync } from 'node:fs';
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+
+/** How soon a LISTEN whose connection died is tried again on a new one. */
+const LISTEN_RETRY_MS = 1_000;
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -13,7 +16,10 @@ export interface Queryable {
 }
 
 export interface Db extends Queryable {
-  /** Call onNotify for every NOTIFY on the channel; returns a function that stops listening. */
+  /**
+   * Call onNotify for every NOTIFY on the channel, and with '' after listening resumed on a new
+   * connection (the old one died; what was sent meanwhile is lost). Returns a function that stops listening.
+   */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** Run fn in one transaction: all of it commits or none of it does. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
@@ -70,17 +76,62 @@ export async function connectPostgres(options: PostgresOptions): Promise<Db> {
       }
     },
     async listen(channel, onNotify) {
-      // LISTEN holds a connection of its own for as long as it lasts.
-      const client = await pool.connect();
+      // LISTEN holds a connection of its own for as long as it lasts. When the server restarts, that
+      // connection dies: its error must not crash the process (a checked-out client has no other
+      // listener), and listening resumes on a new connection once the server is back. Notifications
+      // sent in between are lost, so onNotify('') then says "look again".
+      const quoted = `"${channel.replace(/"/g, '""')}"`;
       const handler = (msg: { channel: string; payload?: string }) => {
         if (msg.channel === channel) onNotify(msg.payload ?? '');
       };
-      client.on('notification', handler);
-      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      let client: PoolClient | undefined;
+      let stopped = false;
+      let retry: NodeJS.Timeout | undefined;
+      const lost = (c: PoolClient): void => {
+        if (client !== c) return;
+        client = undefined;
+        c.off('notification', handler);
+        c.release(true);
+        if (!stopped) reconnectSoon();
+      };
+      const connect = async (): Promise<void> => {
+        const c = await pool.connect();
+        // Stays attached after the client is dropped: a dead connection may report more than once.
+        c.on('error', () => lost(c));
+        c.on('end', () => lost(c));
+        c.on('notification', handler);
+        try {
+          await c.query(`LISTEN ${quoted}`);
+        } catch (err) {
+          c.off('notification', handler);
+          c.release(true);
+          throw err;
+        }
+        if (stopped) return c.release();
+        client = c;
+      };
+      const reconnectSoon = (): void => {
+        retry = setTimeout(() => {
+          if (stopped) return;
+          connect().then(
+            () => onNotify(''),
+            () => {
+              if (!stopped) reconnectSoon();
+            },
+          );
+        }, LISTEN_RETRY_MS);
+        retry.unref();
+      };
+      await connect();
       return async () => {
-        client.off('notification', handler);
-        await client.query(`UNLISTEN "${channel.replace(/"/g, '""')}"`).catch(() => undefined);
-        client.release();
+        stopped = true;
+        clearTimeout(retry);
+        const c = client;
+        client = undefined;
+        if (!c) return;
+        c.off('notification', handler);
+        await c.query(`UNLISTEN ${quoted}`).catch(() => undefined);
+        c.release();
       };
     },
     close: () => pool.end(),

@@ -274,6 +274,201 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX inquiry_links_inquiry ON inquiry_links (inquiry_id);
     `,
   },
+  {
+    id: 7,
+    name: 'schedules: pause state kept beside Temporal',
+    sql: `
+      -- A paused schedule stays paused across new versions and when it is recreated;
+      -- everything else about a schedule (spec, next times, actions taken) lives in Temporal.
+      CREATE TABLE workflow_schedules (
+        workflow_id text PRIMARY KEY REFERENCES workflows(id),
+        paused boolean NOT NULL DEFAULT false,
+        note text,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    id: 8,
+    name: 'archived workflows',
+    sql: `
+      -- Archiving clears live_version (so no trigger starts it) and records when; publishing again clears it.
+      ALTER TABLE workflows ADD COLUMN archived_at timestamptz;
+    `,
+  },
+  {
+    id: 9,
+    name: 'workflow versions: percentage rollouts and a log of live-version changes',
+    sql: `
+      -- A rollout: rollout_version takes rollout_percent % of new runs, the rest stay on live_version.
+      ALTER TABLE workflows
+        ADD COLUMN rollout_version integer,
+        ADD COLUMN rollout_percent numeric(5, 2) CHECK (rollout_percent >= 0 AND rollout_percent <= 100),
+        ADD COLUMN rollout_started_at timestamptz,
+        ADD CONSTRAINT workflows_rollout_whole CHECK ((rollout_version IS NULL) = (rollout_percent IS NULL));
+      -- Who was live when: every publish, rollback and rollout change, in order.
+      CREATE TABLE workflow_version_changes (
+        seq bigserial PRIMARY KEY,
+        workflow_id text NOT NULL REFERENCES workflows(id),
+        change text NOT NULL CHECK (change IN ('publish', 'rollback', 'rollout', 'promote', 'abort')),
+        version integer NOT NULL,
+        live_version integer,
+        percent numeric(5, 2),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX workflow_version_changes_workflow ON workflow_version_changes (workflow_id, seq);
+    `,
+  },
+  {
+    id: 10,
+    name: 'api keys: hashed, scoped, revocable',
+    sql: `
+      -- Only the SHA-256 (hex) of a key is kept; the key itself is shown once, when it is made.
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        -- The first characters of the key, so a person can tell their keys apart.
+        prefix text NOT NULL,
+        key_hash text NOT NULL UNIQUE,
+        scopes text[] NOT NULL,
+        created_by text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_used_at timestamptz,
+        revoked_at timestamptz
+      );
+    `,
+  },
+  {
+    id: 11,
+    name: 'users with roles, and their sessions',
+    sql: `
+      CREATE TABLE users (
+        id text PRIMARY KEY,
+        email text NOT NULL UNIQUE,
+        role text NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+        -- scrypt: "scrypt$N$r$p$salt$hash", salt and hash base64url.
+        password_hash text NOT NULL,
+        disabled_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- Only the SHA-256 (hex) of a session token is kept.
+      CREATE TABLE sessions (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+      );
+      CREATE INDEX sessions_user ON sessions (user_id);
+    `,
+  },
+  {
+    id: 12,
+    name: 'audit log, append-only',
+    sql: `
+      CREATE TABLE audit_log (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        actor_kind text NOT NULL,
+        actor_id text NOT NULL,
+        actor_label text NOT NULL DEFAULT '',
+        action text NOT NULL,
+        target text,
+        details jsonb NOT NULL DEFAULT '{}'::jsonb
+      );
+      CREATE INDEX audit_log_actor ON audit_log (actor_id, id);
+      CREATE INDEX audit_log_action ON audit_log (action, id);
+      CREATE INDEX audit_log_target ON audit_log (target, id);
+      -- Entries are written once and never changed or removed, not even by the service.
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit_log is append-only';
+      END;
+      $$;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    `,
+  },
+  {
+    id: 13,
+    name: 'outbound webhooks: subscriptions, deliveries, attempts',
+    sql: `
+      -- A subscriber's URL and the event types it wants ("*", "inquiry.*" or exact types).
+      -- Its signing secret is AES-256-GCM ciphertext under CREDENTIALS_KEY, shown in clear once.
+      CREATE TABLE webhook_subscriptions (
+        id text PRIMARY KEY,
+        url text NOT NULL,
+        event_types text[] NOT NULL,
+        description text NOT NULL DEFAULT '',
+        enabled boolean NOT NULL DEFAULT true,
+        secret_ciphertext text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- One event to one subscriber. Dispatchers claim due rows with SKIP LOCKED for a lease,
+      -- so several API processes share the work and none sends a delivery twice.
+      CREATE TABLE webhook_deliveries (
+        id text PRIMARY KEY,
+        subscription_id text NOT NULL REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
+        event_id text NOT NULL REFERENCES events(id),
+        event_type text NOT NULL,
+        event_seq bigint NOT NULL,
+        -- A replay is a new delivery of the same event; the first is kept as it was.
+        replay_of text REFERENCES webhook_deliveries(id) ON DELETE SET NULL,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        claimed_until timestamptz,
+        -- Which claim holds the row: only that claim may record the attempt's outcome.
+        claim_token text,
+        last_response_status integer,
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        completed_at timestamptz
+      );
+      CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (subscription_id, event_id) WHERE replay_of IS NULL;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_subscription ON webhook_deliveries (subscription_id, created_at DESC, id DESC);
+
+      CREATE TABLE webhook_delivery_attempts (
+        delivery_id text NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+        attempt integer NOT NULL,
+        started_at timestamptz NOT NULL,
+        duration_ms integer NOT NULL,
+        -- NULL when no answer came (refused by the SSRF guard, network error, timeout).
+        response_status integer,
+        response_body_excerpt text,
+        error text,
+        PRIMARY KEY (delivery_id, attempt)
+      );
+    `,
+  },
+  {
+    id: 14,
+    name: 'outbound webhooks: fan events out to subscribers as they are recorded',
+    sql: `
+      -- Every event row, whoever writes it (object changes, upstream ingress), gets its
+      -- deliveries in the same transaction: an event and its deliveries commit together,
+      -- and the NOTIFY (sent on commit) wakes the dispatchers.
+      CREATE FUNCTION webhook_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type, event_seq)
+        SELECT 'whd_' || md5(s.id || '/' || NEW.id), s.id, NEW.id, NEW.type, NEW.seq
+        FROM webhook_subscriptions s
+        WHERE s.enabled
+          AND EXISTS (
+            SELECT 1 FROM unnest(s.event_types) AS p
+            WHERE p = '*' OR p = NEW.type OR (p LIKE '%.*' AND starts_with(NEW.type, left(p, -1))))
+        ON CONFLICT DO NOTHING;
+        IF FOUND THEN
+          PERFORM pg_notify('idw_webhooks', NEW.id);
+        END IF;
+        RETURN NULL;
+      END;
+      $$;
+      CREATE TRIGGER events_webhook_fan_out AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION webhook_fan_out();
+    `,
+  },
 ];
 
 export async function migrate(db: Db, log?: (line: string) => void): Promise<void> {

@@ -8,5 +8,10 @@ const noop = (): void => undefined;
 
 export async function bundleWorkflows(): Promise<{ code: string }> {
   const logger = { log: noop, trace: noop, debug: noop, info: noop, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) };
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger });
+  return bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    // Run start and end counts for /metrics, through a sink (src/observability/run-metrics-interceptor.ts).
+    workflowInterceptorModules: [require.resolve('../observability/run-metrics-interceptor')],
+    logger,
+  });
 }

@@ -14,7 +14,7 @@ import { historyIsLong } from './history-limits';
 import { deliverEventSignal, type ForEachBatchInput, type ForEachBatchResult, type ItemError } from './run-contract';
 
 export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
-  const allPatches = patchesAtStart();
+  const allPatches = patchesAtStart() > 0;
   const program = buildProgram(input.definition);
   const step = getStep(program, input.stepId);
   if (step.type !== 'for_each') throw ApplicationFailure.nonRetryable(`step "${input.stepId}" is not a for_each`, 'InvalidBatch');

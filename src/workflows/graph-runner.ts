@@ -86,10 +86,17 @@ export const CHILD_CANCELLED_PATCH = 'child-cancelled-is-failure-v1';
  * applies. A future patch should be asked for at the start in the same way.
  */
 export const PATCHES_AT_START = 'patches-at-start-v1';
+/** The same, and the object-ids search attribute too (OBJECT_IDS_PATCH in workflow-run.ts): one marker for all. */
+export const PATCHES_AT_START_V2 = 'patches-at-start-v2';
 
-/** First thing in every workflow that runs a graph: are all the patches above in effect? */
-export function patchesAtStart(): boolean {
-  return patched(PATCHES_AT_START);
+/**
+ * First thing in every workflow that runs a graph: which start marker the run
+ * has. 2: every patch is in effect; 1: every patch above, the object-ids one
+ * asked for itself; 0: an older run that asks for each where it applies.
+ */
+export function patchesAtStart(): 0 | 1 | 2 {
+  if (patched(PATCHES_AT_START_V2)) return 2;
+  return patched(PATCHES_AT_START) ? 1 : 0;
 }
 
 export const internal = proxyLocalActivities<InternalActivities>({
@@ -114,6 +121,8 @@ export interface RunnerOptions {
   continueAsNewAfterEvents?: number;
   /** The run began with every patch in effect (patchesAtStart()). */
   patchesAtStart: boolean;
+  /** Told each completed step's result, for the objects the run touched (the run only; a batch's show in its step's result). */
+  touchObjects?: (value: unknown) => void;
 }
 
 /** Where a graph runs: its data, its ledger, and its key (which ids of activities and children derive from). */
@@ -175,6 +184,7 @@ export class GraphRunner {
         switch (command.kind) {
           case 'action':
             scope.ledger.start(id, now());
+            scope.ledger.input(id, command.params);
             this.o.showCurrent();
             output = await this.runAction(scope, command);
             if (command.action === SET_VARIABLES_ACTION && output && typeof output === 'object') scope.data.mergeVars(output as Record<string, unknown>);
@@ -194,17 +204,20 @@ export class GraphRunner {
             break;
           case 'wait_for_event':
             scope.ledger.start(id, now(), 'waiting', `${command.events.join(' or ')}${command.objectId ? ` on ${command.objectId}` : ''}`);
+            scope.ledger.input(id, { events: command.events, objectId: command.objectId });
             this.o.showCurrent();
             output = await this.waitForEvent(scope, command);
             break;
           case 'wait_for_time':
             scope.ledger.start(id, now(), 'waiting', `the time ${command.until}`);
+            scope.ledger.input(id, { until: command.until });
             this.o.showCurrent();
             if (command.delayMs > 0) await sleep(command.delayMs);
             output = { until: command.until };
             break;
           case 'run_workflow':
             scope.ledger.start(id, now(), command.wait ? 'waiting' : 'running', command.wait ? `child run of ${command.workflow}` : undefined);
+            scope.ledger.input(id, { workflow: command.workflow, input: command.input });
             this.o.showCurrent();
             output = command.wait ? await this.withDeadline(id, () => this.runChild(scope, command)) : await this.runChild(scope, command);
             break;
@@ -230,6 +243,7 @@ export class GraphRunner {
       scope.ledger.complete(id, now(), output);
       scope.data.setStep(id, { status: 'completed', output });
       scope.lastOutput = output;
+      this.o.touchObjects?.(output);
       this.o.showCurrent();
       stepId = nextStepAfter(program, command);
     }
@@ -412,7 +426,10 @@ export class GraphRunner {
       return true;
     }, command.timeoutMs);
     if (matchError) throw matchError;
-    if (arrived && matched) return { timedOut: false, event: matched };
+    if (arrived && matched) {
+      scope.ledger.resolved(command.stepId, matched);
+      return { timedOut: false, event: matched };
+    }
     if (command.onTimeout === 'fail') {
       throw new StepError(FailureType.WaitTimedOut, `no ${command.events.join(' or ')} event within the default resolution time`, command.stepId);
     }

@@ -7,7 +7,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ActionPolicy, Definition, RunDataSnapshot, RunEvent, RunState } from '../interpreter';
+import type { ActionPolicy, Definition, RunDataSnapshot, RunEvent, RunState, StepData, StepState } from '../interpreter';
 
 export type TriggerType = 'api' | 'event' | 'schedule' | 'child' | 'manual';
 
@@ -23,6 +23,10 @@ export interface RunInput {
   trigger: { type: TriggerType; payload: unknown };
   /** Set when the run continues as new: where it was, carried into the next execution. */
   continued?: Continuation;
+  /** A retry or restart of an earlier run: which, and how. */
+  retryOf?: RetryLink;
+  /** A retry from a failed step: the earlier run's results, and the step to start at. */
+  resume?: ResumePoint;
   /**
    * Continue as new once the history has this many events (default 8,000).
    * The API never sets it; tests use a small value to see many executions quickly.
@@ -48,6 +52,24 @@ export interface Continuation {
   cancelOnObjects?: (string | null)[];
 }
 
+export interface RetryLink {
+  runId: string;
+  from: 'failed_step' | 'start';
+}
+
+/**
+ * Where a retried run starts: the failed step of the earlier run, with what
+ * the earlier steps produced (their data for expressions, their state for the
+ * API) so they are not done again.
+ */
+export interface ResumePoint {
+  fromStepId: string;
+  steps: Record<string, StepData>;
+  vars: Record<string, unknown>;
+  /** The earlier run's state of each carried step. */
+  stepStates: StepState[];
+}
+
 export interface RunResult {
   outcome: 'succeeded';
   reason?: string;
@@ -63,18 +85,26 @@ export const CANCEL_RUN_WORKFLOW_TYPE = 'cancelRunRequest';
 
 export const deliverEventSignal = defineSignal<[RunEvent]>('deliverEvent');
 export const runStateQuery = defineQuery<RunState>('runState');
+/** The run's data (trigger, steps' results, variables): what a retry from a failed step starts from. */
+export const runDataQuery = defineQuery<RunDataSnapshot>('runData');
 
 export const SearchAttributes = {
   workflowId: defineSearchAttributeKey('IdwWorkflowId', SearchAttributeType.KEYWORD),
   version: defineSearchAttributeKey('IdwWorkflowVersion', SearchAttributeType.INT),
   triggerType: defineSearchAttributeKey('IdwTriggerType', SearchAttributeType.KEYWORD),
+  /** The identity objects the run touched: ids in its trigger and in its steps' results, added as they appear. */
+  objectIds: defineSearchAttributeKey('IdwObjectIds', SearchAttributeType.KEYWORD_LIST),
+  /** Set on a retry or restart: the run it retries. */
+  retryOf: defineSearchAttributeKey('IdwRetryOf', SearchAttributeType.KEYWORD),
 } as const;
 
-/** For `temporal server start-dev --search-attribute` and for external servers. */
-export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = {
+/** For `temporal server start-dev --search-attribute` and for external servers (docker-compose). */
+export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int' | 'KeywordList'> = {
   IdwWorkflowId: 'Keyword',
   IdwWorkflowVersion: 'Int',
   IdwTriggerType: 'Keyword',
+  IdwObjectIds: 'KeywordList',
+  IdwRetryOf: 'Keyword',
 };
 
 /** Memo fields, so listing runs needs no query per run. */
@@ -84,6 +114,10 @@ export interface RunMemo {
   triggerType: TriggerType;
   /** When the run began; the memo travels with continue-as-new, the execution's start time does not. */
   startedAt?: string;
+  /** `rollout`: the run fell in a rollout's share of new runs. */
+  versionVia?: 'live' | 'rollout';
+  /** A retry or restart: the run it retries. */
+  retryOf?: RetryLink;
 }
 
 /**
@@ -97,6 +131,8 @@ export function runStart(input: RunInput, memo: RunMemo) {
     { key: SearchAttributes.version, value: input.version },
     { key: SearchAttributes.triggerType, value: input.trigger.type },
   ];
+  // Only runs started by the API carry it, never a child, so child starts in recorded histories stay as they were.
+  if (input.retryOf) searchAttributes.push({ key: SearchAttributes.retryOf, value: input.retryOf.runId });
   return {
     workflowId: input.runId,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -44,6 +44,7 @@ import { EventInbox } from './event-inbox';
 import { describeFailure, failedStepId } from './failures';
 import { patchesAtStart, GraphRunner, internal, type EndCommand } from './graph-runner';
 import { CONTINUE_AS_NEW_AFTER_STEPS, historyIsLong } from './history-limits';
+import { TouchedObjects } from './object-ids';
 import {
   CANCEL_RUN_WORKFLOW_TYPE,
   CONCURRENCY_GATE_WORKFLOW_TYPE,
@@ -51,6 +52,7 @@ import {
   deliverEventSignal,
   gatePingSignal,
   releaseSlotSignal,
+  runDataQuery,
   runStateQuery,
   slotGrantedSignal,
   type ConcurrencyGateInput,
@@ -61,6 +63,8 @@ import {
 
 /** Marks runs that continue as new when their history grows long. */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new-v1';
+/** Marks runs that keep the objects they touch in the IdwObjectIds search attribute (asked for at the start). */
+export const OBJECT_IDS_PATCH = 'object-ids-search-attribute-v1';
 
 /** A queued run says again that it waits this often (in case its gate was restarted). */
 const REACQUIRE_MS = 5 * 60_000;
@@ -68,13 +72,19 @@ const REACQUIRE_MS = 5 * 60_000;
 const SELF_CANCEL_WAIT_MS = 60_000;
 
 export async function workflowRun(input: RunInput): Promise<RunResult> {
-  const allPatches = patchesAtStart();
+  const startMarker = patchesAtStart();
+  const allPatches = startMarker > 0;
+  const touched = new TouchedObjects(startMarker === 2 || patched(OBJECT_IDS_PATCH));
   const program = buildProgram(input.definition);
   const continued = input.continued;
+  // A retry from a failed step: the earlier run's results stand in for its steps before the failed one.
+  const resume = continued ? undefined : input.resume;
   const flow = input.definition.flow;
   const now = (): string => new Date().toISOString();
   const tracker = new RunStateTracker(continued?.state ?? initialRunState(input.runId, input.workflowId, input.version, input.definition, now()));
   if (continued) tracker.state.executions = (tracker.state.executions ?? 1) + 1;
+  if (!continued && input.retryOf) tracker.state.retryOf = input.retryOf;
+  if (resume) for (const earlier of resume.stepStates) tracker.carry(earlier, input.retryOf?.runId ?? '');
   const data = continued
     ? RunData.restore(continued.data)
     : new RunData(input.trigger.payload, {
@@ -84,6 +94,10 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
         triggerType: input.trigger.type,
         startedAt: tracker.state.startedAt,
       });
+  if (resume) {
+    for (const [id, step] of Object.entries(resume.steps)) data.setStep(id, step);
+    data.mergeVars(resume.vars);
+  }
   const inbox = new EventInbox(continued?.inbox, continued?.seenEventIds);
 
   // flow.cancelOn: a matching event cancels whatever the graph is doing.
@@ -101,6 +115,11 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
   };
   setHandler(deliverEventSignal, onEvent);
   setHandler(runStateQuery, () => tracker.state);
+  setHandler(runDataQuery, () => data.snapshot());
+  if (!continued) {
+    touched.touch(input.trigger.payload);
+    if (resume) touched.touch(resume.steps);
+  }
 
   // flow.concurrency: the gate's grant arrives as a signal.
   let gateId = continued?.gateId;
@@ -129,6 +148,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
     showCurrent,
     continueAsNewAfterEvents: input.continueAsNewAfterEvents,
     patchesAtStart: allPatches,
+    touchObjects: (value) => touched.touch(value),
   });
 
   /** Between two steps of the main graph: continue as new when the history is long. */
@@ -148,7 +168,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
         gateId,
         cancelOnObjects,
       };
-      await continueAsNew<typeof workflowRun>({ ...input, continued: carried });
+      await continueAsNew<typeof workflowRun>({ ...input, resume: undefined, continued: carried });
     })();
   };
 
@@ -228,7 +248,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
     });
   }
 
-  const start = continued?.nextStepId ?? program.graphs.get(MAIN_GRAPH)!.start;
+  const start = continued?.nextStepId ?? resume?.fromStepId ?? program.graphs.get(MAIN_GRAPH)!.start;
   let ended: EndCommand | null;
   try {
     const body = async (): Promise<EndCommand | null> => {

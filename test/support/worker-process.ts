@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createRegistry } from '../../src/activities';
+import { AesGcmPayloadCodec, parsePayloadKeys } from '../../src/codec';
 import { CredentialStore } from '../../src/credentials/store';
 import { connectPostgres } from '../../src/store/db';
 import { WorkflowStore } from '../../src/store/workflow-store';
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     workflows: new WorkflowStore(db),
     db,
     workflowBundle: { code: readFileSync(env('TEST_WORKFLOW_BUNDLE'), 'utf8') },
+    // harness.ts TEST_PAYLOAD_KEYS, repeated rather than imported for the same reason as the credentials key.
+    payloadCodec: new AesGcmPayloadCodec(parsePayloadKeys(`test-2:${Buffer.alloc(32, 2).toString('base64')},test-1:${Buffer.alloc(32, 1).toString('base64')}`)),
     // A killed worker's sticky queue is abandoned: move on to the normal queue quickly.
     extra: { stickyQueueScheduleToStartTimeout: '1s' },
   });

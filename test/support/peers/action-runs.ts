@@ -21,7 +21,7 @@ import { crmActions } from '../../../src/activities/crm-actions';
 import { messagingActions } from '../../../src/activities/messaging-actions';
 import { ActionRegistry } from '../../../src/activities/registry';
 import type { CredentialKind, CredentialResolver } from '../../../src/credentials/kinds';
-import type { Harness } from '../harness';
+import { decryptedHistory, type Harness } from '../harness';
 
 /** The peers listen on loopback over plain http: the operator allow-list the harness's worker runs with too. */
 export const LOOPBACK_NETWORK: NetworkPolicy = { allowList: ['127.0.0.1'] };
@@ -126,7 +126,7 @@ export async function activitiesOf(h: Harness, runId: string): Promise<ActivityI
 
 /** Every payload and failure message of the run's history, decoded, in one string. */
 export async function historyText(h: Harness, runId: string): Promise<string> {
-  const history = await h.client.workflow.getHandle(runId).fetchHistory();
+  const history = await decryptedHistory(h, runId);
   const parts: string[] = [];
   const walk = (value: unknown): void => {
     if (value instanceof Uint8Array) {

@@ -1,0 +1,33 @@
+/**
+ * Serves the built visual editor (editor/, built by `npm run build:editor`
+ * into dist/editor) at `/`: its files as they are, and index.html for every
+ * other GET outside the API, so the editor's own paths (/workflows/x,
+ * /runs/y) survive a reload. Without a build, `/` says how to make one.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import express, { Router } from 'express';
+
+/** Where `npm run build:editor` writes the editor. */
+export const DEFAULT_EDITOR_DIR = resolve(__dirname, '..', '..', 'dist', 'editor');
+
+/** Paths that belong to the server, never to the editor's fallback. */
+const SERVER_PATHS = /^\/(v1|healthz|readyz|metrics|codec|inquiry-links)(\/|$)/;
+
+export function editorRoutes(editorDir: string): Router {
+  const router = Router();
+  const index = join(editorDir, 'index.html');
+  // Hashed asset names change with every build, so they may be cached for good; index.html may not.
+  router.use('/assets', express.static(join(editorDir, 'assets'), { immutable: true, maxAge: '1y', fallthrough: true, index: false }));
+  router.use(express.static(editorDir, { index: false, maxAge: 0 }));
+  router.get(/.*/, (req, res, next) => {
+    if (SERVER_PATHS.test(req.path) || req.path.startsWith('/assets/')) return next();
+    if (!existsSync(index)) {
+      res.status(503).type('text/plain').send('The editor is not built: run `npm run build:editor` (npm start does it for you).\n');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(index);
+  });
+  return router;
+}
