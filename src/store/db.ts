@@ -58,6 +58,14 @@ export async function connectPostgres(options: PostgresOptions): Promise<Db> {
     },
     async transaction(fn) {
       const client = await pool.connect();
+      // A connection the server drops reports on the client even between queries; a checked-out
+      // client has no other listener, so without this the process would crash. A broken client is
+      // destroyed on release instead of going back to the pool.
+      let broken: Error | undefined;
+      const onError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn({
@@ -72,7 +80,8 @@ export async function connectPostgres(options: PostgresOptions): Promise<Db> {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     async listen(channel, onNotify) {

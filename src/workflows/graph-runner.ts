@@ -99,9 +99,19 @@ export function patchesAtStart(): 0 | 1 | 2 {
   return patched(PATCHES_AT_START) ? 1 : 0;
 }
 
+/**
+ * The run's own bookkeeping in PostgreSQL (wait subscriptions, a child's
+ * definition). Retried for up to ten minutes, waits capped at 10 s, so a
+ * database that restarts or fails over does not fail the runs that were
+ * waiting on it: five attempts (about 15 s) failed a wait's branch in the
+ * chaos run when PostgreSQL was down for 20 s. The options are not part of
+ * history (a local activity's marker holds its outcome), so recorded runs
+ * replay as before.
+ */
 export const internal = proxyLocalActivities<InternalActivities>({
   startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [FailureType.ChildWorkflow] },
+  scheduleToCloseTimeout: '10m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: [FailureType.ChildWorkflow] },
 });
 
 export type EndCommand = Extract<Command, { kind: 'end' }>;
