@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { TEST_DATA_CONVERTER } from './support/harness';
+import { replayOptions } from './support/harness';
 
 const dir = join(__dirname, 'fixtures', 'histories');
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -55,8 +55,9 @@ describe.each(fixtures)('%s', (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
     const workflowId = `replay-${file}`;
     await expect(
-      // Histories recorded since payload encryption hold payloads encrypted with the test keys; older ones pass through.
-      Worker.runReplayHistory({ workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') }, dataConverter: TEST_DATA_CONVERTER }, history, workflowId),
+      // Histories recorded since payload encryption hold payloads encrypted with the test keys (replayOptions
+      // carries the codec); older ones pass through.
+      Worker.runReplayHistory(replayOptions(), history, workflowId),
     ).resolves.toBeUndefined();
   });
 });

@@ -7,9 +7,8 @@
  * The fixture wait-woken-split-by-queries.json pins a split history; this
  * test drives the situation live and replays every history it produced.
  */
-import { readFileSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
-import { api, createHarness, postEvent, publishWorkflow, startRun, stepOf, TEST_DATA_CONVERTER, waitForRun, type Harness } from './support/harness';
+import { api, createHarness, postEvent, publishWorkflow, startRun, stepOf, replayOptions, waitForRun, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -47,9 +46,8 @@ it('keeps every run readable and replayable when events wake runs under a stream
 
   expect(unreadable).toEqual([]);
   expect(finished.map((run) => stepOf(run, 'after').status)).toEqual(runIds.map(() => 'completed'));
-  const bundle = { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') };
   for (const runId of runIds) {
     const history = await h.client.workflow.getHandle(runId).fetchHistory();
-    await expect(Worker.runReplayHistory({ workflowBundle: bundle, dataConverter: TEST_DATA_CONVERTER }, history, runId)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory(replayOptions(), history, runId)).resolves.toBeUndefined();
   }
 });

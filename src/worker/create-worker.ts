@@ -46,8 +46,8 @@ export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
 
-/** The sink the run-metrics workflow interceptor reports to (not called on replay). */
-function runMetricsSinks(metrics: Metrics | undefined): InjectedSinks<RunMetricsSinks> {
+/** The sink the run-metrics workflow interceptor reports to (not called on replay; a replayer registers it with no metrics). */
+export function runMetricsSinks(metrics: Metrics | undefined): InjectedSinks<RunMetricsSinks> {
   const counters = { completed: metrics?.runsCompleted, failed: metrics?.runsFailed, cancelled: metrics?.runsCancelled };
   return {
     runMetrics: {

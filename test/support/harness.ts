@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { ulid } from 'ulid';
 import { createRegistry, type NetworkPolicy } from '../../src/activities';
 import type { ActionRegistry } from '../../src/activities/registry';
@@ -30,7 +30,7 @@ import { ScheduleStore } from '../../src/schedules/schedule-store';
 import { connectPostgres, type Db } from '../../src/store/db';
 import { migrate } from '../../src/store/migrations';
 import { WorkflowStore } from '../../src/store/workflow-store';
-import { createRunWorker } from '../../src/worker/create-worker';
+import { createRunWorker, runMetricsSinks } from '../../src/worker/create-worker';
 import { createMarksTable, testActions } from './test-actions';
 import { AesGcmPayloadCodec, encryptedDataConverter, parsePayloadKeys } from '../../src/codec';
 import { Readiness, postgresqlCheck, temporalCheck } from '../../src/api/health-routes';
@@ -265,6 +265,18 @@ export function stepOf(run: any, id: string): any {
  * nondeterminism error fails the test), and with RECORD_HISTORIES=1 save it
  * under test/fixtures/histories for the replay suite.
  */
+let bundleCode: string | undefined;
+/**
+ * What a replay of a recorded or fetched history needs: the tests' workflow
+ * bundle, the test codec (histories since encryption hold ciphertext), and
+ * the run-metrics sink registered (it is never called on replay, but an
+ * unregistered sink is logged as an error).
+ */
+export function replayOptions(): ReplayWorkerOptions {
+  bundleCode ??= readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8');
+  return { workflowBundle: { code: bundleCode }, dataConverter: TEST_DATA_CONVERTER, sinks: runMetricsSinks(undefined) };
+}
+
 /**
  * A run's history as Temporal stores it, with every encrypted payload
  * decrypted in place by the test codec: what an operator reads through the
@@ -289,7 +301,7 @@ export async function decryptedHistory(h: Harness, runId: string): Promise<tempo
 
 export async function replayAndMaybeRecord(h: Harness, runId: string, fixtureName: string): Promise<void> {
   const history = await h.client.workflow.getHandle(runId).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') }, dataConverter: TEST_DATA_CONVERTER }, history, runId);
+  await Worker.runReplayHistory(replayOptions(), history, runId);
   if (process.env.RECORD_HISTORIES === '1') {
     // The CLI's export is the canonical JSON form that historyFromJSON reads.
     const cli = await ensureTemporalCli({ log: () => undefined });

@@ -3,12 +3,12 @@
  * with its history's event count: what the history-size tests measure.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { ensureTemporalCli } from '../../temporal/cli';
-import { TEST_DATA_CONVERTER } from './harness';
+import { replayOptions } from './harness';
 
 export interface ExecutionHistory {
   workflowId: string;
@@ -47,7 +47,7 @@ export async function childWorkflowIds(client: Client, workflowId: string, runId
  */
 export async function replayExecution(address: string, client: Client, workflowId: string, runId: string, fixtureName: string): Promise<void> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') }, dataConverter: TEST_DATA_CONVERTER }, history, workflowId);
+  await Worker.runReplayHistory(replayOptions(), history, workflowId);
   if (process.env.RECORD_HISTORIES === '1') {
     const cli = await ensureTemporalCli({ log: () => undefined });
     const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--run-id', runId, '--output', 'json', '--address', address, '--namespace', 'default'], {
