@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       await closeGracefully(server, { graceMs: config.shutdownGraceMs, log });
       await connection.close();
     });
-    log(`API listening on http://${config.host}:${config.port}  (try: curl http://${config.host}:${config.port}/v1/workflows)`);
+    log(`API listening on http://${config.host}:${config.port}; the editor is at http://${config.host}:${config.port}/ (sign in; README "A five-minute tour" makes an API key for curl)`);
   }
   if (devServer?.uiUrl) log(`Temporal Web UI: ${devServer.uiUrl}`);
   log('ready. Ctrl-C stops everything.');

@@ -8,11 +8,11 @@
 import { ApiKeyStore } from '../src/auth/api-keys';
 import { MAX_JSON_DEPTH, rateLimitsFromEnv, tooDeepAt } from '../src/api/limits';
 import { MAX_DEFINITION_STEPS, MAX_EXPRESSION_LENGTH, MAX_STEP_NESTING } from '../src/interpreter/limits';
-import { api, createHarness, postEvent, publishWorkflow, type Harness } from './support/harness';
+import { api, createHarness, createUser, postEvent, publishWorkflow, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ worker: false, rateLimits: { triggersPerMinute: 3, eventsPerMinute: 4 } });
+  h = await createHarness({ worker: false, rateLimits: { triggersPerMinute: 3, eventsPerMinute: 4, loginFailuresPerMinute: 3 } });
   await publishWorkflow(h, 'limited', { trigger: { type: 'api' }, steps: [{ id: 'done', type: 'end' }] });
 });
 afterAll(async () => {
@@ -73,6 +73,18 @@ describe('rate limits', () => {
     expect(await count('events')).toBe(before + 4);
     const byKey = await api(h, 'POST', '/v1/events', { id: 'lim_key', type: 'inquiry.completed', objectId: 'inq_l' }, { key: h.apiKey });
     expect(byKey.status).toBe(202);
+  });
+
+  it('refuses sign-ins from an address after its failed attempts, before checking the password; successes are not counted', async () => {
+    await createUser(h, { email: 'guessed@example.com', password: 'the right password', role: 'viewer' });
+    const signIn = (password: string) => call('POST', '/v1/auth/login', { email: 'guessed@example.com', password }, null);
+    expect((await signIn('the right password')).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await signIn(`guess ${i}`)).body.error.code).toBe('invalid_credentials');
+    const refused = await signIn('the right password');
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limited');
+    expect(refused.body.error.message).toMatch(/^too many failed sign-ins from this address: at most 3 per minute/);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('reads RATE_LIMIT_TRIGGERS_PER_MIN and RATE_LIMIT_EVENTS_PER_MIN, and refuses nonsense', () => {

@@ -27,9 +27,17 @@ export interface RateLimits {
   triggersPerMinute: number;
   /** `POST /v1/events` per caller per minute; 0 turns the limit off. */
   eventsPerMinute: number;
+  /**
+   * Failed `POST /v1/auth/login` per client IP per minute (password
+   * guessing); successful sign-ins are not counted. Default 10; 0 turns it off.
+   */
+  loginFailuresPerMinute?: number;
   /** The window the counts are over; a minute unless a test shortens it. */
   windowMs?: number;
 }
+
+/** Failed sign-ins allowed per client IP per minute unless RateLimits says otherwise. */
+export const DEFAULT_LOGIN_FAILURES_PER_MINUTE = 10;
 
 export const DEFAULT_RATE_LIMITS: RateLimits = { triggersPerMinute: 600, eventsPerMinute: 3000 };
 
@@ -93,7 +101,31 @@ export function rateLimitRoutes(limits: RateLimits = DEFAULT_RATE_LIMITS): Route
   const windowMs = limits.windowMs ?? 60_000;
   if (limits.triggersPerMinute > 0) router.post('/v1/workflows/:id/runs', limiter('run triggers', limits.triggersPerMinute, windowMs));
   if (limits.eventsPerMinute > 0) router.post('/v1/events', limiter('events', limits.eventsPerMinute, windowMs));
+  const logins = limits.loginFailuresPerMinute ?? DEFAULT_LOGIN_FAILURES_PER_MINUTE;
+  if (logins > 0) router.post('/v1/auth/login', loginLimiter(logins, windowMs));
   return router;
+}
+
+/** Failed sign-ins per client IP: a refused one answers 429 before the password is checked. */
+function loginLimiter(perWindow: number, windowMs: number): RequestHandler {
+  const seconds = Math.round(windowMs / 1000);
+  return rateLimit({
+    windowMs,
+    limit: perWindow,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    skipSuccessfulRequests: true,
+    keyGenerator: (req) => `login:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`,
+    handler: (_req, res) => {
+      res.status(429).json({
+        error: {
+          code: 'rate_limited',
+          message: `too many failed sign-ins from this address: at most ${perWindow} per ${seconds === 60 ? 'minute' : `${seconds} s`}; retry after ${res.getHeader('retry-after')} s`,
+          details: [],
+        },
+      });
+    },
+  });
 }
 
 export type JsonProblem = { path: string; problem: 'too_deep' | 'nul_character' };
