@@ -17,6 +17,7 @@ import { evaluateCel, toCel, type RunEvent } from '../interpreter';
 import type { RunService } from '../runs/run-service';
 import { pickVersion } from '../runs/version-picker';
 import type { Db } from '../store/db';
+import { WakeLoop } from '../store/wake-loop';
 import { WorkflowStore, type VersionRecord } from '../store/workflow-store';
 import { deliverEventSignal } from '../workflows/run-contract';
 import { EVENTS_CHANNEL, toRunEvent, toStoredEvent, type EventRow, type StoredEvent } from './outbox';
@@ -44,58 +45,32 @@ export function eventRunId(eventId: string, workflowId: string): string {
 
 export class EventRouter {
   private readonly log: (line: string) => void;
-  private running = false;
-  private again = false;
-  private timer?: NodeJS.Timeout;
-  private unlisten?: () => Promise<void>;
-  private current?: Promise<void>;
-  private stopped = false;
+  private readonly loop: WakeLoop;
   /** Called after each event is dispatched (tests and benchmarks watch it). */
   onDispatched?: (report: DispatchReport) => void;
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.log ?? ((line) => console.log(`[router] ${line}`));
+    this.loop = new WakeLoop({
+      db: options.db,
+      channel: EVENTS_CHANNEL,
+      pollMs: options.pollMs,
+      pass: () => this.dispatchPending(),
+      onError: (err) => this.log(`dispatch failed, will retry: ${err.message}`),
+    });
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    this.unlisten = await this.options.db.listen(EVENTS_CHANNEL, () => this.nudge());
-    const poll = () => {
-      if (this.stopped) return;
-      this.nudge();
-      this.timer = setTimeout(poll, this.options.pollMs ?? 1000);
-      this.timer.unref();
-    };
-    poll();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.unlisten?.();
-    await this.current;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Dispatch soon; calls while a pass runs make it go round once more. */
   nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.current = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.dispatchPending();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.log(`dispatch failed, will retry: ${(err as Error).message}`);
-      } finally {
-        this.running = false;
-      }
-    })();
+    this.loop.nudge();
   }
 
   /** Dispatch every undispatched event; returns how many were done. */

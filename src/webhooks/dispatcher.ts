@@ -23,6 +23,7 @@ import { HttpRequestError, RequestBlockedError } from '../http/errors';
 import { sendGuarded, type TlsTrust } from '../http/guarded-request';
 import type { NetworkGuard } from '../http/network-guard';
 import type { Db } from '../store/db';
+import { WakeLoop } from '../store/wake-loop';
 import { deliveryBody, deliveryHeaders } from './payload';
 import type { WebhookStore } from './subscriptions';
 
@@ -97,12 +98,7 @@ interface ClaimedRow {
 export class WebhookDispatcher {
   private readonly retry: RetrySchedule;
   private readonly log: (line: string) => void;
-  private running = false;
-  private again = false;
-  private stopped = true;
-  private timer?: NodeJS.Timeout;
-  private unlisten?: () => Promise<void>;
-  private current?: Promise<void>;
+  private readonly loop: WakeLoop;
   private abort = new AbortController();
   /** Called after each attempt is recorded (tests watch it). */
   onAttempt?: (report: AttemptReport) => void;
@@ -110,50 +106,33 @@ export class WebhookDispatcher {
   constructor(private readonly options: DispatcherOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.log ?? ((line) => console.log(`[webhooks] ${line}`));
+    this.loop = new WakeLoop({
+      db: options.db,
+      channel: WEBHOOKS_CHANNEL,
+      pollMs: options.pollMs,
+      pass: () => this.deliverDue(),
+      onError: (err) => this.log(`delivery pass failed, will retry: ${err.message}`),
+    });
+  }
+
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
     this.abort = new AbortController();
-    this.unlisten = await this.options.db.listen(WEBHOOKS_CHANNEL, () => this.nudge());
-    const poll = (): void => {
-      if (this.stopped) return;
-      this.nudge();
-      this.timer = setTimeout(poll, this.options.pollMs ?? 1000);
-      this.timer.unref();
-    };
-    poll();
+    await this.loop.start();
   }
 
   /** Stops claiming, aborts attempts in flight (their rows are handed back untouched) and waits for the pass to end. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    const stopping = this.loop.stop();
     this.abort.abort();
-    await this.unlisten?.();
-    this.unlisten = undefined;
-    await this.current;
+    await stopping;
   }
 
   nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    this.current = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.deliverDue();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        if (!this.stopped) this.log(`delivery pass failed, will retry: ${(err as Error).message}`);
-      } finally {
-        this.running = false;
-      }
-    })();
+    this.loop.nudge();
   }
 
   /** Send every due delivery; returns how many attempts were made. */
