@@ -10,22 +10,11 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signBody, verifySignature } from '../src/events/signature';
-import { HttpFailureType, HttpRequestError, RequestBlockedError } from '../src/http/errors';
+import { HttpFailureType, HttpRequestError } from '../src/http/errors';
 import { sendGuarded } from '../src/http/guarded-request';
 import { NetworkGuard, type HostResolver } from '../src/http/network-guard';
 import { retryAfterMs, MAX_RETRY_AFTER_MS } from '../src/activities/http-actions';
-import { json, startHttpsPeer, type HttpsPeer } from './http-request-peer';
-
-/** The reason a check was refused, or "allowed". */
-async function verdict(guard: NetworkGuard, url: string): Promise<string> {
-  try {
-    await guard.check(new URL(url));
-    return 'allowed';
-  } catch (err) {
-    if (err instanceof RequestBlockedError) return `blocked: ${err.message}`;
-    throw err;
-  }
-}
+import { guardVerdict as verdict, json, startHttpsPeer, type HttpsPeer } from './http-request-peer';
 
 describe('NetworkGuard with an empty allow-list', () => {
   const guard = new NetworkGuard({ allowList: [] });

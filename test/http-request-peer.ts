@@ -9,6 +9,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
+import { RequestBlockedError } from '../src/http/errors';
+import type { NetworkGuard } from '../src/http/network-guard';
 
 export interface RecordedRequest {
   method: string;
@@ -105,4 +107,15 @@ export async function startHttpsPeer(): Promise<HttpsPeer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** What the SSRF guard says of a URL: "allowed", or "blocked: <reason>". */
+export async function guardVerdict(guard: NetworkGuard, url: string): Promise<string> {
+  try {
+    await guard.check(new URL(url));
+    return 'allowed';
+  } catch (err) {
+    if (err instanceof RequestBlockedError) return `blocked: ${err.message}`;
+    throw err;
+  }
 }

@@ -13,17 +13,7 @@ import { HttpFailureType, HttpRequestError, RequestBlockedError } from '../src/h
 import { sendGuarded } from '../src/http/guarded-request';
 import { NetworkGuard, type HostResolver } from '../src/http/network-guard';
 import { api, createHarness, publishWorkflow, startRun, waitForRun, isClosed, stepOf, type Harness } from './support/harness';
-import { startHttpsPeer, type HttpsPeer } from './http-request-peer';
-
-async function verdict(guard: NetworkGuard, url: string): Promise<string> {
-  try {
-    await guard.check(new URL(url));
-    return 'allowed';
-  } catch (err) {
-    if (err instanceof RequestBlockedError) return `blocked: ${err.message}`;
-    throw err;
-  }
-}
+import { guardVerdict as verdict, startHttpsPeer, type HttpsPeer } from './http-request-peer';
 
 /** Internal targets written the ways a URL parser accepts; each must come out as the address it names. */
 const DISGUISED_ADDRESSES: [string, RegExp][] = [

@@ -30,6 +30,7 @@ import {
 } from './graph';
 import { autoLayout } from './layout';
 import { StepPanel, TriggerPanel } from './panels';
+import { AppLink } from './app-link';
 import { navigate } from './router';
 import { sampleInput } from './samples';
 
@@ -256,9 +257,9 @@ export function EditorPage({ workflowId }: { workflowId: string | null }) {
   return (
     <div className="editor">
       <div className="toolbar" role="toolbar" aria-label="Workflow">
-        <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))} className="back">
+        <AppLink to="/" className="back">
           ← Workflows
-        </a>
+        </AppLink>
         <label className="inline">
           Name
           <input aria-label="Workflow name" value={name} onChange={(e) => (setName(e.target.value), setDirty(true))} placeholder="e.g. Review completed KYC inquiries" />
@@ -552,9 +553,9 @@ export function RunsDialog({ workflowId, onClose }: { workflowId: string; onClos
             {runs.map((r) => (
               <tr key={r.runId}>
                 <td>
-                  <a href={`/runs/${r.runId}`} onClick={(e) => (e.preventDefault(), navigate(`/runs/${r.runId}`))} className="mono">
+                  <AppLink to={`/runs/${r.runId}`} className="mono">
                     {r.runId}
-                  </a>
+                  </AppLink>
                 </td>
                 <td>{r.version === 0 ? 'draft' : `v${r.version}`}</td>
                 <td>{r.triggerType === 'manual' ? 'test' : r.triggerType}</td>

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { api, type RunDetail, type WorkflowRecord } from './api';
 import { triggerSummary } from './canvas';
 import { diffDefinitions } from './diff';
+import { AppLink } from './app-link';
 import { navigate } from './router';
 
 interface Row {
@@ -70,9 +71,9 @@ export function ListPage() {
             {rows.map(({ workflow: w, draftState, runsToday, failuresToday }) => (
               <tr key={w.id}>
                 <td>
-                  <a href={`/workflows/${w.id}`} onClick={(e) => (e.preventDefault(), navigate(`/workflows/${w.id}`))}>
+                  <AppLink to={`/workflows/${w.id}`}>
                     {w.name}
-                  </a>
+                  </AppLink>
                   <div className="mono muted">{w.id}</div>
                 </td>
                 <td>{triggerSummary(w.definition?.trigger ?? {})}</td>

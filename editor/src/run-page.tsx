@@ -11,7 +11,7 @@ import { Canvas } from './canvas';
 import { describe } from './editor-page';
 import { fromDefinition, stepByUid, TRIGGER, type EditorGraph } from './graph';
 import { autoLayout } from './layout';
-import { navigate } from './router';
+import { AppLink } from './app-link';
 
 const ACTIVE = ['running', 'waiting', 'queued'];
 
@@ -72,13 +72,13 @@ export function RunPage({ runId }: { runId: string }) {
   return (
     <div className="editor">
       <div className="toolbar" role="toolbar" aria-label="Run">
-        <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))} className="back">
+        <AppLink to="/" className="back">
           ← Workflows
-        </a>
+        </AppLink>
         {run && (
-          <a href={`/workflows/${run.workflowId}`} onClick={(e) => (e.preventDefault(), navigate(`/workflows/${run.workflowId}`))}>
+          <AppLink to={`/workflows/${run.workflowId}`}>
             {run.workflowId}
-          </a>
+          </AppLink>
         )}
         <h1 className="run-title mono">{runId}</h1>
         {run && (

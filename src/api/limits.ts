@@ -68,28 +68,46 @@ interface PrincipalLike {
 function callerKey(req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]): string {
   const principal = res.locals.principal as PrincipalLike | undefined;
   if (principal?.id) return `${principal.kind ?? 'principal'}:${principal.id}`;
-  return `ip:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`;
+  return `ip:${clientIp(req)}`;
 }
 
-function limiter(what: string, perWindow: number, windowMs: number): RequestHandler {
-  const seconds = Math.round(windowMs / 1000);
+/** The client's address as the limits count it (IPv6 by /56). */
+function clientIp(req: Parameters<RequestHandler>[0]): string {
+  return ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown');
+}
+
+interface LimiterSpec {
+  perWindow: number;
+  windowMs: number;
+  /** Whose count a request adds to. */
+  keyGenerator: (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => string;
+  /** Count only requests that fail (4xx/5xx). */
+  failuresOnly?: boolean;
+  /** The 429's message, before "retry after N s". */
+  tooMany: (per: string) => string;
+}
+
+function limiter(spec: LimiterSpec): RequestHandler {
+  const seconds = Math.round(spec.windowMs / 1000);
+  const per = `at most ${spec.perWindow} per ${seconds === 60 ? 'minute' : `${seconds} s`}`;
   return rateLimit({
-    windowMs,
-    limit: perWindow,
+    windowMs: spec.windowMs,
+    limit: spec.perWindow,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    keyGenerator: callerKey,
+    skipSuccessfulRequests: spec.failuresOnly ?? false,
+    keyGenerator: spec.keyGenerator,
     handler: (_req, res) => {
-      const retryAfter = res.getHeader('retry-after');
       res.status(429).json({
-        error: {
-          code: 'rate_limited',
-          message: `too many ${what}: at most ${perWindow} per ${seconds === 60 ? 'minute' : `${seconds} s`} for each API key; retry after ${retryAfter} s`,
-          details: [],
-        },
+        error: { code: 'rate_limited', message: `${spec.tooMany(per)}; retry after ${res.getHeader('retry-after')} s`, details: [] },
       });
     },
   });
+}
+
+/** A count per caller on one kind of request. */
+function callerLimiter(what: string, perWindow: number, windowMs: number): RequestHandler {
+  return limiter({ perWindow, windowMs, keyGenerator: callerKey, tooMany: (per) => `too many ${what}: ${per} for each API key` });
 }
 
 /**
@@ -99,8 +117,8 @@ function limiter(what: string, perWindow: number, windowMs: number): RequestHand
 export function rateLimitRoutes(limits: RateLimits = DEFAULT_RATE_LIMITS): Router {
   const router = Router();
   const windowMs = limits.windowMs ?? 60_000;
-  if (limits.triggersPerMinute > 0) router.post('/v1/workflows/:id/runs', limiter('run triggers', limits.triggersPerMinute, windowMs));
-  if (limits.eventsPerMinute > 0) router.post('/v1/events', limiter('events', limits.eventsPerMinute, windowMs));
+  if (limits.triggersPerMinute > 0) router.post('/v1/workflows/:id/runs', callerLimiter('run triggers', limits.triggersPerMinute, windowMs));
+  if (limits.eventsPerMinute > 0) router.post('/v1/events', callerLimiter('events', limits.eventsPerMinute, windowMs));
   const logins = limits.loginFailuresPerMinute ?? DEFAULT_LOGIN_FAILURES_PER_MINUTE;
   if (logins > 0) router.post('/v1/auth/login', loginLimiter(logins, windowMs));
   return router;
@@ -108,23 +126,12 @@ export function rateLimitRoutes(limits: RateLimits = DEFAULT_RATE_LIMITS): Route
 
 /** Failed sign-ins per client IP: a refused one answers 429 before the password is checked. */
 function loginLimiter(perWindow: number, windowMs: number): RequestHandler {
-  const seconds = Math.round(windowMs / 1000);
-  return rateLimit({
+  return limiter({
+    perWindow,
     windowMs,
-    limit: perWindow,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    skipSuccessfulRequests: true,
-    keyGenerator: (req) => `login:${ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown')}`,
-    handler: (_req, res) => {
-      res.status(429).json({
-        error: {
-          code: 'rate_limited',
-          message: `too many failed sign-ins from this address: at most ${perWindow} per ${seconds === 60 ? 'minute' : `${seconds} s`}; retry after ${res.getHeader('retry-after')} s`,
-          details: [],
-        },
-      });
-    },
+    failuresOnly: true,
+    keyGenerator: (req) => `login:${clientIp(req)}`,
+    tooMany: (per) => `too many failed sign-ins from this address: ${per}`,
   });
 }
 

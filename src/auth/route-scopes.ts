@@ -76,7 +76,6 @@ export const ROUTE_RULES: readonly RouteRule[] = [
   { method: 'GET', path: '/v1/workflows', access: scope('workflows:read') },
   { method: 'POST', path: '/v1/workflows', access: scope('workflows:write'), audit: { action: 'workflow.created' } },
   { method: 'POST', path: '/v1/workflows/:id/publish', access: scope('workflows:publish'), audit: { action: 'workflow.published' } },
-  { method: 'POST', path: '/v1/workflows/:id/unpublish', access: scope('workflows:publish'), audit: { action: 'workflow.unpublished' } },
   { method: 'POST', path: '/v1/workflows/:id/runs', access: scope('runs:trigger'), audit: { action: 'run.triggered', target: runId, keep: ['id'] } },
   // A run of the draft, from the editor.
   { method: 'POST', path: '/v1/workflows/:id/test-runs', access: scope('runs:trigger'), audit: { action: 'run.test_triggered', target: runId, keep: ['id'] } },
