@@ -11,6 +11,7 @@
  * BENCH_PAYLOAD_KEYS (as PAYLOAD_KEYS: payloads are encrypted, as deployed),
  * BENCH_WORKER_OPTIONS (JSON, extra worker options).
  */
+import { eventRunStartCursor } from '../src/events/outbox';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, dataConverter: encryptedDataConverter(payloadCodec) });
-  const runs = new RunService({ client, taskQueue, namespace: 'default', registry });
+  const runs = new RunService({ runStartCursor: () => eventRunStartCursor(db), client, taskQueue, namespace: 'default', registry });
   const router = new EventRouter({ db, runs, client, log: noop });
   await router.start();
   // As the test harness does: one key with every scope. No rate limits: the benchmark measures capacity, not policy.

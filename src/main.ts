@@ -5,6 +5,7 @@
  * under .data/; the worker; the HTTP API on :3000. Ctrl-C stops it all.
  * ROLE=api or ROLE=worker runs one part (production runs several workers).
  */
+import { eventRunStartCursor } from './events/outbox';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -27,7 +28,7 @@ import { EventRouter } from './events/router';
 import { RunService } from './runs/run-service';
 import { ScheduleService } from './schedules/schedule-service';
 import { ScheduleStore } from './schedules/schedule-store';
-import { openDatabase, type Db } from './store/db';
+import { connectPostgres, openDatabase, type Db } from './store/db';
 import { migrate } from './store/migrations';
 import { WorkflowStore } from './store/workflow-store';
 import { createWebhooks } from './webhooks';
@@ -153,7 +154,12 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address });
     const client = new Client({ connection, namespace: config.namespace, dataConverter: encryptedDataConverter(payloadCodec) });
     readinessChecks.push(temporalCheck(connection));
-    const runs = new RunService({ client, taskQueue: config.taskQueue, namespace: config.namespace, registry, temporalUiUrl: config.temporalUiUrl });
+    // The start cursor of API-triggered runs is read on a connection of its own, so a burst of
+    // requests queued on the main pool cannot delay it past an event posted in the same instant.
+    const cursorDb = config.databaseUrl ? await connectPostgres({ url: config.databaseUrl, max: 1 }) : db;
+    if (cursorDb !== db) stops.push(() => cursorDb.close());
+    const runStartCursor = (): Promise<number> => eventRunStartCursor(cursorDb);
+    const runs = new RunService({ runStartCursor, client, taskQueue: config.taskQueue, namespace: config.namespace, registry, temporalUiUrl: config.temporalUiUrl });
     const router = new EventRouter({ db, runs, client });
     await router.start();
     stops.push(() => router.stop());
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
     const webhooks = createWebhooks({ db, key: credentialsKey, network: { allowList: (process.env.HTTP_ALLOW_LIST ?? '').split(',').filter(Boolean) } });
     await webhooks.dispatcher.start();
     stops.push(() => webhooks.dispatcher.stop());
-    const app = createApp({ db, workflows, registry, runs, router, schedules, credentials, webhooks, eventsSigningSecret: eventsSecret(config.eventsSigningSecret, config.dataDir),
+    const app = createApp({ db, runStartCursor, workflows, registry, runs, router, schedules, credentials, webhooks, eventsSigningSecret: eventsSecret(config.eventsSigningSecret, config.dataDir),
       readiness,
       metrics,
       metricsToken,

@@ -145,19 +145,29 @@ describe('waits on objects through the router', () => {
     await replayAndMaybeRecord(h, runIds[0], 'wait-on-object-via-router');
   });
 
-  it('does not lose an event stored while the wait is being registered', async () => {
-    // The router is paused, so only the registration's re-check can find the event.
+  it('does not lose an event stored while the wait is being registered, and reads by cursor', async () => {
+    // The router is paused, so only the registration's read can find the event.
     await h.router.stop();
     try {
       const waits = createWaitActivities({ db: h.db });
-      const notBefore = new Date().toISOString();
+      await h.db.transaction((tx) => emitEvent(tx, { id: 'evt_race_old', type: 'case.resolved', objectId: 'case_race' }));
+      const cursor = await waits.eventCursor();
       await h.db.transaction((tx) => emitEvent(tx, { id: 'evt_race_before', type: 'case.resolved', objectId: 'case_race' }));
-      const found = await waits.registerWait({ runId: 'run_race', waitKey: 'w#1', objectId: 'case_race', eventTypes: ['case.resolved'], notBefore });
-      expect(found.map((e) => e.id)).toEqual(['evt_race_before']);
-      // After registration the subscription is visible, so the router will deliver later events.
-      const { rows } = await h.db.query<{ run_id: string }>("SELECT run_id FROM wait_subscriptions WHERE object_id = 'case_race'");
-      expect(rows.map((r) => r.run_id)).toEqual(['run_race']);
-      await waits.unregisterWait({ runId: 'run_race', waitKey: 'w#1' });
+      const registration = { runId: 'run_race', waitKey: 'w#1', objectId: 'case_race', eventTypes: ['case.resolved'], afterPosition: cursor, passedOver: [], kind: 'wait' as const };
+      const found = await waits.registerWait(registration);
+      // Only what was recorded after the cursor; and the subscription is dropped since the wait has an event to take.
+      expect(found.events.map((e) => e.id)).toEqual(['evt_race_before']);
+      expect(found.subscribed).toBe(false);
+      // Passed over, it subscribes again and is not handed the same event.
+      const again = await waits.registerWait({ ...registration, passedOver: ['evt_race_before'] });
+      expect(again).toEqual({ events: [], afterPosition: cursor, subscribed: true });
+      const { rows } = await h.db.query<{ run_id: string; after_pos: string }>("SELECT run_id, after_pos FROM wait_subscriptions WHERE object_id = 'case_race'");
+      expect(rows).toEqual([{ run_id: 'run_race', after_pos: String(cursor) }]);
+      // since: wait_start moves the cursor up to the log's high-water mark.
+      const fromNow = await waits.registerWait({ ...registration, waitKey: 'w#2', since: 'wait_start' });
+      expect(fromNow.events).toEqual([]);
+      expect(fromNow.afterPosition).toBeGreaterThan(cursor);
+      await h.db.query("DELETE FROM wait_subscriptions WHERE run_id = 'run_race'");
     } finally {
       await h.router.start();
     }

@@ -151,6 +151,7 @@ export function StepPanel({
           <ConditionEditor label="Also match" value={step.match ?? ''} attributes={[...pickers.attributes, ...['event.data', 'event.type', 'event.objectId'].map((p) => ({ path: p, group: 'Candidate event' }))]} onChange={(v) => set({ match: v }, 'match')} />
           <TextField label="Default resolution time" value={step.timeout ?? ''} onChange={(v) => set({ timeout: v }, 'timeout')} placeholder="e.g. 3d (at most 30d)" />
           <SelectField label="When the time passes" value={step.onTimeout ?? ''} onChange={(v) => set({ onTimeout: v }, 'onTimeout')} options={[{ value: '', label: 'continue (default)' }, { value: 'continue', label: 'continue' }, { value: 'fail', label: 'fail the step' }]} />
+          <SelectField label="Events that count" value={step.since ?? ''} onChange={(v) => set({ since: v }, 'since')} options={[{ value: '', label: 'since the run began (default)' }, { value: 'run_start', label: 'since the run began' }, { value: 'wait_start', label: 'only after this wait begins' }]} />
         </>
       )}
       {step.type === 'wait_for_time' && (

@@ -6,11 +6,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../interpreter';
 import { validateAgainstSchema } from '../interpreter/json-schema';
+import { eventRunStartCursor } from '../events/outbox';
+import type { Db } from '../store/db';
 import type { WorkflowStore } from '../store/workflow-store';
 import type { ChildRunPlan, InternalActivities } from '../workflows/run-contract';
 import type { ActionRegistry } from './registry';
 
-export function createChildRunActivities(deps: { workflows: WorkflowStore; registry: ActionRegistry }): Pick<InternalActivities, 'resolveChildRun'> {
+export function createChildRunActivities(deps: { workflows: WorkflowStore; registry: ActionRegistry; db: Db }): Pick<InternalActivities, 'resolveChildRun'> {
   return {
     async resolveChildRun({ workflowId, input }): Promise<ChildRunPlan> {
       const live = await deps.workflows.liveVersion(workflowId);
@@ -31,7 +33,14 @@ export function createChildRunActivities(deps: { workflows: WorkflowStore; regis
           );
         }
       }
-      return { workflowId, version: live.version, definition: live.definition, actionPolicies: deps.registry.policiesFor(live.definition) };
+      return {
+        workflowId,
+        version: live.version,
+        definition: live.definition,
+        actionPolicies: deps.registry.policiesFor(live.definition),
+        // The child begins now: its waits count events recorded from here on.
+        eventCursor: await eventRunStartCursor(deps.db),
+      };
     },
   };
 }

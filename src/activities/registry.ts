@@ -8,6 +8,7 @@ import { FailureType, forEachStep, type ActionCatalog, type ActionPolicy, type A
 import type { ActionInput } from '../workflows/run-contract';
 import type { ActionDefinition } from './action-definition';
 import { BUILTIN_ACTIONS } from './builtin-actions';
+import { isDependencyUnavailable } from '../store/unavailable';
 
 export class ActionRegistry {
   private readonly actions = new Map<string, ActionDefinition<never>>();
@@ -72,14 +73,22 @@ async function runAction(action: ActionDefinition<never>, input: unknown): Promi
     });
   }
   const runId = info.workflowExecution?.workflowId ?? info.activityId;
-  return action.run(parsed.data as never, {
-    // The same for every attempt of this step in this round, local or not, however long the retries take.
-    idempotencyKey: `${runId}:${stepId}${round > 1 ? `#${round}` : ''}`,
-    runId,
-    stepId,
-    // The workflow retries a step attempt by attempt (each a fresh activity, whose own counter stays at 1).
-    attempt: attempt ?? info.attempt,
-    signal: ctx.cancellationSignal,
-    log: (message, fields) => ctx.log.info(message, { runId, stepId, action: action.name, ...fields }),
-  });
+  try {
+    return await action.run(parsed.data as never, {
+      // The same for every attempt of this step in this round, local or not, however long the retries take.
+      idempotencyKey: `${runId}:${stepId}${round > 1 ? `#${round}` : ''}`,
+      runId,
+      stepId,
+      // The workflow retries a step attempt by attempt (each a fresh activity, whose own counter stays at 1).
+      attempt: attempt ?? info.attempt,
+      signal: ctx.cancellationSignal,
+      log: (message, fields) => ctx.log.info(message, { runId, stepId, action: action.name, ...fields }),
+    });
+  } catch (err) {
+    // The database away is not the action's failure: the workflow rides it out (DependencyUnavailable).
+    if (!(err instanceof ApplicationFailure) && isDependencyUnavailable(err)) {
+      throw ApplicationFailure.create({ type: FailureType.DependencyUnavailable, message: `${action.name}: a service it depends on is unavailable: ${(err as Error).message}`, cause: err as Error });
+    }
+    throw err;
+  }
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ActionRegistry } from '../activities/registry';
 import type { CredentialStore } from '../credentials/store';
 import { EventStore } from '../events/event-store';
+import { eventRunStartCursor } from '../events/outbox';
 import type { EventRouter } from '../events/router';
 import type { RunService } from '../runs/run-service';
 import type { Db } from '../store/db';
@@ -24,6 +25,7 @@ import { credentialRoutes } from './credentials-routes';
 import { healthRoutes, postgresqlCheck, Readiness } from './health-routes';
 import { DEFAULT_EDITOR_DIR, editorRoutes } from './editor-static';
 import { ApiError, errorHandler } from './errors';
+import { runStartCursor } from './run-start-cursor';
 import { eventRoutes } from './events-routes';
 import { inquiryLinkRoutes } from './inquiry-links-routes';
 import { inputLimits, rateLimitRoutes, rateLimitsFromEnv, securityHeaders, type RateLimits } from './limits';
@@ -67,6 +69,8 @@ export interface AppDeps {
   logger?: Logger;
   /** The Temporal Web UI's remote codec endpoint, /codec/* (CODEC_TOKEN). */
   codec?: CodecRoutesOptions;
+  /** Reads where an API-triggered run starts counting events (default: eventRunStartCursor on `db`). */
+  runStartCursor?: () => Promise<number>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -77,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   // /healthz, /readyz, /metrics: no /v1 authentication (metrics has its own token).
   app.use(healthRoutes({ readiness: deps.readiness ?? new Readiness([postgresqlCheck(deps.db)]), metrics: deps.metrics, metricsToken: deps.metricsToken }));
   app.use(securityHeaders());
+  app.use(runStartCursor(deps.runStartCursor ?? (() => eventRunStartCursor(deps.db))));
   app.use(
     express.json({
       limit: deps.bodyLimit ?? '1mb',

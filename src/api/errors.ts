@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import type { z } from 'zod';
+import { isDependencyUnavailable } from '../store/unavailable';
 
 export interface ErrorDetail {
   path: string;
@@ -70,17 +71,3 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   console.error('[api] unexpected error', err);
   res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
 };
-
-/** Socket errors, PostgreSQL's connection errors (SQLSTATE class 08, 57P01-57P03) and gRPC UNAVAILABLE. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
-const GRPC_UNAVAILABLE = 14;
-
-/** Whether an error says a dependency could not be reached, rather than that something is wrong. */
-export function isDependencyUnavailable(err: unknown): boolean {
-  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === GRPC_UNAVAILABLE) return true;
-    if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
-    if (typeof e.message === 'string' && /^Connection terminated/.test(e.message)) return true;
-  }
-  return false;
-}

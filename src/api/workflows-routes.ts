@@ -2,6 +2,7 @@
  * /v1/workflows: drafts, validation, publishing, versions, and the API
  * trigger (`POST /v1/workflows/:id/runs`).
  */
+import { runStartCursorOf } from './run-start-cursor';
 import { Router } from 'express';
 import { z } from 'zod';
 import { StepError, forEachStep, idempotencyKeyOf, type Definition } from '../interpreter';
@@ -206,11 +207,11 @@ export function workflowRoutes(deps: WorkflowRoutesDeps): Router {
     }
     if (key !== null) {
       // The same key within 24 hours: the run it started, not a new one.
-      const { created, run } = await deps.runs.startIdempotent(live, { type: 'api', payload }, key, { via: picked.via });
+      const { created, run } = await deps.runs.startIdempotent(live, { type: 'api', payload }, key, { via: picked.via, eventCursor: await runStartCursorOf(res) });
       res.status(created ? 201 : 200).json(created ? run : { ...run, existing: true });
       return;
     }
-    const run = await deps.runs.start(live, { type: 'api', payload }, undefined, { via: picked.via });
+    const run = await deps.runs.start(live, { type: 'api', payload }, undefined, { via: picked.via, eventCursor: await runStartCursorOf(res) });
     res.status(201).json(run);
   });
 

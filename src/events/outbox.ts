@@ -24,6 +24,11 @@ export interface NewEvent {
 export interface StoredEvent {
   id: string;
   seq: number;
+  /**
+   * The event's place in commit order (taken when its transaction commits;
+   * null only inside that transaction). Waits and run cursors use it.
+   */
+  position: number | null;
   type: string;
   objectType: string | null;
   objectId: string | null;
@@ -38,6 +43,7 @@ export interface StoredEvent {
 export interface EventRow {
   id: string;
   seq: string | number;
+  pos: string | number | null;
   type: string;
   object_type: string | null;
   object_id: string | null;
@@ -55,6 +61,7 @@ export function toStoredEvent(row: EventRow): StoredEvent {
   return {
     id: row.id,
     seq: Number(row.seq),
+    position: row.pos === null || row.pos === undefined ? null : Number(row.pos),
     type: row.type,
     objectType: row.object_type,
     objectId: row.object_id,
@@ -110,5 +117,34 @@ export function toRunEvent(event: StoredEvent): RunEvent {
     data: event.data,
     object: event.snapshot ?? undefined,
     occurredAt: event.occurredAt,
+    ...(event.position !== null ? { position: event.position } : {}),
   };
+}
+
+/**
+ * The event log's high-water mark: every event with a position up to it is
+ * committed and visible, and every event committed later gets a higher one
+ * (positions are taken in commit order). A wait with `since: wait_start`
+ * counts only events after it.
+ */
+export async function eventHighWater(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ pos: string | number | null }>('SELECT max(pos) AS pos FROM events');
+  return rows[0]?.pos === null || rows[0]?.pos === undefined ? 0 : Number(rows[0].pos);
+}
+
+/**
+ * Where a new run's waits start counting: the log's delivered horizon, the
+ * highest position up to which the router has delivered every event (never
+ * above the high-water mark). Events above it count for the run: those
+ * recorded after it began, and those recorded just before and still being
+ * routed, so an event posted in the same instant as the run's start, even
+ * to another API process, is the run's to see. What the router had already
+ * delivered before the run began never counts. Positions are in commit
+ * order, so nothing below the horizon can appear later.
+ */
+export async function eventRunStartCursor(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ pos: string | number | null }>(
+    `SELECT COALESCE((SELECT min(pos) - 1 FROM events WHERE dispatched_at IS NULL), (SELECT max(pos) FROM events), 0) AS pos`,
+  );
+  return rows[0]?.pos === null || rows[0]?.pos === undefined ? 0 : Number(rows[0].pos);
 }

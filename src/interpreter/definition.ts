@@ -193,6 +193,12 @@ export const waitForEventStepSchema = z.strictObject({
   timeout: durationSchema,
   /** `continue` (default) goes on to `next` after the timeout; `fail` fails the run. */
   onTimeout: z.enum(['continue', 'fail']).default('continue'),
+  /**
+   * Which events count: `run_start` (default), any recorded since the run
+   * began that it has not consumed, however early it arrived; `wait_start`,
+   * only those recorded after this wait began.
+   */
+  since: z.enum(['run_start', 'wait_start']).default('run_start'),
   next: stepIdSchema.optional(),
 });
 

@@ -28,6 +28,12 @@ export const FailureType = {
   ChildRunFailed: 'ChildRunFailed',
   /** The run was cancelled. */
   Cancelled: 'Cancelled',
+  /**
+   * The database (or another part of the service itself) could not be
+   * reached. Not the action's fault: retried through an outage of up to
+   * ten minutes, beyond the action's own attempts.
+   */
+  DependencyUnavailable: 'DependencyUnavailable',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

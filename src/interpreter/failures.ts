@@ -120,3 +120,19 @@ export function shouldRetry(policy: EffectiveRetryPolicy, failure: FailureFacts,
   if (failure.nonRetryable || policy.nonRetryableErrorTypes.includes(failure.type)) return false;
   return failedAttempt < policy.maximumAttempts;
 }
+
+/** How long a step rides out its dependencies being unavailable (the database restarting or failing over). */
+export const DEPENDENCY_OUTAGE_MS = 10 * 60_000;
+const DEPENDENCY_RETRY_FIRST_MS = 500;
+const DEPENDENCY_RETRY_MAX_MS = 5_000;
+
+/**
+ * The wait before trying again after the n-th failure (from 1) of an outage
+ * that began `outageElapsedMs` ago, or null once the outage has lasted too
+ * long. These failures do not use up the action's attempts: a database
+ * away for a minute must not fail every run at its next object action.
+ */
+export function dependencyRetryDelayMs(outageElapsedMs: number, outageFailures: number): number | null {
+  if (outageElapsedMs >= DEPENDENCY_OUTAGE_MS) return null;
+  return Math.min(DEPENDENCY_RETRY_FIRST_MS * Math.pow(2, Math.max(0, outageFailures - 1)), DEPENDENCY_RETRY_MAX_MS);
+}

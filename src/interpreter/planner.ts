@@ -28,6 +28,8 @@ export interface RunEvent {
   /** The object as it was after the change, when the event carries it. */
   object?: unknown;
   occurredAt?: string;
+  /** Its place in the event log (commit order): what run and wait cursors compare. */
+  position?: number;
 }
 
 export type Command =
@@ -45,7 +47,7 @@ export type Command =
       graphId: string;
       start: string;
     }
-  | { kind: 'wait_for_event'; stepId: string; events: string[]; objectId: string | null; timeoutMs: number; onTimeout: 'continue' | 'fail' }
+  | { kind: 'wait_for_event'; stepId: string; events: string[]; objectId: string | null; timeoutMs: number; onTimeout: 'continue' | 'fail'; since: 'run_start' | 'wait_start' }
   | { kind: 'wait_for_time'; stepId: string; delayMs: number; until: string }
   | { kind: 'run_workflow'; stepId: string; workflow: string; input: Record<string, unknown>; wait: boolean }
   | { kind: 'end'; stepId: string; outcome: 'succeeded' | 'failed'; reason?: string; output?: unknown };
@@ -134,6 +136,7 @@ export function planStep(program: Program, stepId: string, data: RunData, nowMs:
         objectId,
         timeoutMs: parseDuration(step.timeout) ?? 0,
         onTimeout: step.onTimeout,
+        since: step.since,
       };
     }
     case 'wait_for_time': {

@@ -102,6 +102,12 @@ export interface StartOptions {
   via?: 'live' | 'rollout';
   retryOf?: RetryLink;
   resume?: ResumePoint;
+  /**
+   * Where the run's waits start counting events (RunInput.eventCursor): the
+   * triggering event's position, or the log's delivered horizon read when
+   * the request arrived (eventRunStartCursor). Read here when not given.
+   */
+  eventCursor?: number;
 }
 
 /** Statuses a run may be restarted from; only a failed run can be retried from its failed step. */
@@ -138,6 +144,8 @@ export interface RunServiceOptions {
   registry: ActionRegistry;
   /** Base URL of the Temporal Web UI, for links. */
   temporalUiUrl?: string;
+  /** Where a new run's waits start counting (eventRunStartCursor), when the caller has no cursor. */
+  runStartCursor?: () => Promise<number>;
 }
 
 export class RunService {
@@ -157,11 +165,17 @@ export class RunService {
         definition: version.definition,
         actionPolicies: this.options.registry.policiesFor(version.definition),
         trigger,
+        ...(await this.cursorFor(options.eventCursor)),
         ...(options.retryOf ? { retryOf: options.retryOf } : {}),
         ...(options.resume ? { resume: options.resume } : {}),
       },
       options.via,
     );
+  }
+
+  private async cursorFor(given: number | undefined): Promise<{ eventCursor?: number }> {
+    if (given !== undefined) return { eventCursor: given };
+    return this.options.runStartCursor ? { eventCursor: await this.options.runStartCursor() } : {};
   }
 
   private async startInput(input: RunInput, via?: 'live' | 'rollout'): Promise<RunSummary> {
@@ -208,6 +222,8 @@ export class RunService {
       definition: original.definition,
       actionPolicies: original.actionPolicies,
       trigger: original.trigger,
+      // A retry begins now: its waits count events from here on.
+      ...(await this.cursorFor(undefined)),
       retryOf: link,
       ...(original.continueAsNewAfterEvents === undefined ? {} : { continueAsNewAfterEvents: original.continueAsNewAfterEvents }),
     };

@@ -4,6 +4,7 @@
  * filter compiled to SQL (keyset paging by id, so objects that stop matching
  * while the dispatch runs, because their runs changed them, shift nothing).
  */
+import { eventRunStartCursor } from '../events/outbox';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureType } from '../interpreter';
 import type { ActionRegistry } from '../activities/registry';
@@ -56,6 +57,7 @@ export function createScheduleActivities(deps: ScheduleActivityDeps): ScheduleAc
         definition: pinned.definition,
         actionPolicies: deps.registry.policiesFor(pinned.definition),
         more: rows.length > limit,
+        eventCursor: await eventRunStartCursor(deps.db),
       };
     },
   };

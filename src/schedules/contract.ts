@@ -96,6 +96,8 @@ export interface RecurringPage {
   actionPolicies: Record<string, ActionPolicy>;
   /** More objects may follow. */
   more: boolean;
+  /** Where the runs' waits start counting (eventRunStartCursor, read with the page): their RunInput.eventCursor. */
+  eventCursor: number;
 }
 
 export interface ScheduleActivities {

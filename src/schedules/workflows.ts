@@ -105,6 +105,7 @@ export async function scheduledStart(input: ScheduledStartInput): Promise<Schedu
     definition: plan.definition,
     actionPolicies: plan.actionPolicies,
     trigger: { type: input.trigger.type, payload },
+    eventCursor: plan.eventCursor,
   };
   const memo: RunMemo & { scheduledBy?: string } = {
     workflowId: plan.workflowId,
@@ -184,6 +185,7 @@ export async function recurringBatch(input: RecurringBatchInput): Promise<Recurr
         definition: page.definition,
         actionPolicies: page.actionPolicies,
         trigger: { type: 'schedule', payload: { objectType: page.objectType, objectId: id, object, scheduledAt: input.scheduledAt } },
+        eventCursor: page.eventCursor,
       };
       const memo: RunMemo = { workflowId: input.workflowId, version: input.version, triggerType: 'schedule', startedAt };
       try {

@@ -469,6 +469,48 @@ export const MIGRATIONS: Migration[] = [
       CREATE TRIGGER events_webhook_fan_out AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION webhook_fan_out();
     `,
   },
+  {
+    id: 15,
+    name: 'events: a position in commit order; wait subscriptions with a cursor',
+    sql: `
+      -- seq is taken when a row is inserted, so a transaction that began earlier can commit a
+      -- lower seq after a higher one is visible. A run's cursor must never pass over an event it
+      -- has not seen yet, so waits read by position: a number taken when the event's transaction
+      -- commits, under a lock held until the commit is visible (a deferred trigger runs at commit,
+      -- after every other write of the transaction, so the lock cannot deadlock with row locks).
+      -- Positions are then in commit order: max(pos) read by anyone is a true high-water mark.
+      ALTER TABLE events ADD COLUMN pos bigint;
+      CREATE SEQUENCE events_pos_seq;
+      UPDATE events SET pos = seq;
+      SELECT setval('events_pos_seq', COALESCE((SELECT max(seq) FROM events), 0) + 1, false);
+      CREATE UNIQUE INDEX events_pos ON events (pos);
+      CREATE INDEX events_object_pos ON events (object_id, pos);
+      DROP INDEX events_undispatched;
+      CREATE INDEX events_undispatched ON events (pos) WHERE dispatched_at IS NULL;
+      CREATE FUNCTION events_take_position() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- One lock per schema: commits that record events take positions one at a time.
+        PERFORM pg_advisory_xact_lock(hashtext('idw_events_pos:' || current_schema()));
+        UPDATE events SET pos = nextval('events_pos_seq') WHERE id = NEW.id;
+        RETURN NULL;
+      END;
+      $$;
+      CREATE CONSTRAINT TRIGGER events_position AFTER INSERT ON events
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION events_take_position();
+
+      -- A wait's subscription carries the run's cursor for the object: the router delivers only
+      -- events after it, and removes a 'wait' subscription as it delivers (the run re-subscribes
+      -- if it passes the event over). 'standing' ones (flow.cancelOn) stay until the run ends.
+      -- expires_at: after the wait's default resolution time the sweep removes it.
+      ALTER TABLE wait_subscriptions ADD COLUMN after_pos bigint NOT NULL DEFAULT 0;
+      ALTER TABLE wait_subscriptions ADD COLUMN kind text NOT NULL DEFAULT 'wait';
+      ALTER TABLE wait_subscriptions ADD COLUMN expires_at timestamptz;
+      -- The event a router is delivering to this wait: set before the signal, the row removed after it.
+      ALTER TABLE wait_subscriptions ADD COLUMN claimed_pos bigint;
+      CREATE INDEX wait_subscriptions_run ON wait_subscriptions (run_id);
+      CREATE INDEX wait_subscriptions_expiry ON wait_subscriptions (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ];
 
 export async function migrate(db: Db, log?: (line: string) => void): Promise<void> {

@@ -74,7 +74,7 @@ export async function createRunWorker(options: RunWorkerOptions): Promise<Worker
     shutdownGraceTime: options.shutdownGraceTimeMs ?? 30_000,
     activities: {
       ...options.registry.activities(),
-      ...createChildRunActivities({ workflows: options.workflows, registry: options.registry }),
+      ...createChildRunActivities({ workflows: options.workflows, registry: options.registry, db: options.db }),
       ...createWaitActivities({ db: options.db }),
       ...createScheduleActivities({ db: options.db, workflows: options.workflows, registry: options.registry }),
     },

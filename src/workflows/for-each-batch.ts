@@ -18,7 +18,7 @@ export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBat
   const program = buildProgram(input.definition);
   const step = getStep(program, input.stepId);
   if (step.type !== 'for_each') throw ApplicationFailure.nonRetryable(`step "${input.stepId}" is not a for_each`, 'InvalidBatch');
-  const inbox = new EventInbox(input.progress?.inbox, input.progress?.seenEventIds);
+  const inbox = new EventInbox(input.progress?.inbox ?? input.events);
   setHandler(deliverEventSignal, (event) => inbox.accept(event));
   const runner = new GraphRunner({
     program,
@@ -70,7 +70,7 @@ export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBat
     await condition(allHandlersFinished);
     await continueAsNew<typeof forEachBatch>({
       ...input,
-      progress: { next, results, errors, inbox: inbox.events, seenEventIds: inbox.seenIds() },
+      progress: { next, results, errors, inbox: inbox.snapshot() },
     });
   }
   errors.sort((a, b) => a.index - b.index);

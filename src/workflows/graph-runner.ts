@@ -43,6 +43,7 @@ import {
   parseDuration,
   planForEach,
   planStep,
+  dependencyRetryDelayMs,
   retryDelayMs,
   shouldRetry,
   stepRetryPolicy,
@@ -50,6 +51,7 @@ import {
   type ActionStep,
   type Command,
   type Program,
+  type RunEvent,
   type StepFailure,
   type StepLedger,
 } from '../interpreter';
@@ -69,8 +71,6 @@ import {
   type RunResult,
 } from './run-contract';
 
-/** Marks runs whose waits subscribe to the router (registerWait / unregisterWait). */
-export const WAIT_SUBSCRIPTIONS_PATCH = 'wait-subscriptions-v1';
 /** Marks runs whose action steps are retried by the workflow, attempt by attempt (so the state shows attempts). */
 export const STEP_RETRIES_PATCH = 'step-retries-v1';
 /** Marks runs where a child run cancelled by someone else fails the step instead of cancelling the parent. */
@@ -362,6 +362,10 @@ export class GraphRunner {
     const local = policy.local === true && !scope.concurrent;
     const startedMs = Date.now();
     let lastError: StepFailure | undefined;
+    // Attempts the policy counts: failures while the database is away do not use them up.
+    let counted = 0;
+    let outageStartedMs: number | undefined;
+    let outageFailures = 0;
     for (let attempt = 1; ; attempt++) {
       scope.ledger.attempt(command.stepId, attempt, lastError);
       const attemptInput: ActionInput = { ...actionInput, step: { ...actionInput.step, attempt } };
@@ -384,12 +388,23 @@ export class GraphRunner {
         if (failure.deadline) {
           throw new StepError(FailureType.Timeout, `the deadline of ${deadlineText} passed during attempt ${attempt}`, command.stepId);
         }
-        if (!shouldRetry(retry, failure, attempt)) {
+        let outageDelay: number | null = null;
+        if (failure.type === FailureType.DependencyUnavailable && !failure.nonRetryable) {
+          outageStartedMs ??= Date.now();
+          outageDelay = dependencyRetryDelayMs(Date.now() - outageStartedMs, ++outageFailures);
+          // An outage longer than that: from now on each failure uses up the policy's attempts.
+          if (outageDelay === null) counted++;
+        } else {
+          outageStartedMs = undefined;
+          outageFailures = 0;
+          counted++;
+        }
+        if (outageDelay === null && !shouldRetry(retry, failure, counted)) {
           const why = failure.nonRetryable || retry.nonRetryableErrorTypes.includes(failure.type) ? '' : attempt > 1 ? ` (after ${attempt} attempts)` : '';
           throw new StepError(failure.type, `${failure.message}${why}`, command.stepId, failure.nonRetryable || retry.nonRetryableErrorTypes.includes(failure.type));
         }
         // A service that said when to come back (Retry-After) is believed over the backoff.
-        const delay = failure.retryAfterMs ?? retryDelayMs(retry, attempt);
+        const delay = outageDelay ?? failure.retryAfterMs ?? retryDelayMs(retry, Math.max(1, counted));
         if (retry.scheduleToCloseMs !== undefined && Date.now() - startedMs + delay >= retry.scheduleToCloseMs) {
           throw new StepError(FailureType.Timeout, `the deadline of ${deadlineText} leaves no time for attempt ${attempt + 1}; last error: ${failure.message}`, command.stepId);
         }
@@ -398,47 +413,71 @@ export class GraphRunner {
     }
   }
 
+  /**
+   * A wait on an object's events: the first matching event recorded after the
+   * run's cursor for the object (its start, or the last event a wait of the
+   * run consumed there) that the run has not consumed. It subscribes once;
+   * the router removes the subscription as it delivers, so nothing is left to
+   * undo when it ends. It subscribes again only when the subscription may be
+   * gone while the wait goes on: it passed an event over (its `match` said
+   * no), or another wait of the run consumed an event it could have taken.
+   */
   private async waitForEvent(scope: GraphScope, command: Extract<Command, { kind: 'wait_for_event' }>): Promise<unknown> {
-    // Runs that began before waits subscribed to the router replay without it.
-    const subscribe = this.patched(WAIT_SUBSCRIPTIONS_PATCH);
+    const inbox = this.o.inbox;
     const runs = scope.ledger.runs(command.stepId);
     const waitKey = scope.key === '' ? `${command.stepId}#${runs}` : `${command.stepId}#${scope.key}#${runs}`;
-    if (subscribe) {
-      const stored = await internal.registerWait({
+    const wait = { objectId: command.objectId, types: command.events };
+    const deadlineMs = Date.now() + command.timeoutMs;
+    const passedOver = new Set<string>();
+    let after = inbox.after(command.objectId);
+    let since: 'wait_start' | undefined = command.since === 'wait_start' ? 'wait_start' : undefined;
+    let matched: RunEvent | undefined;
+    let matchError: unknown;
+    for (;;) {
+      const mark = inbox.mark();
+      const subscription = await internal.registerWait({
         runId: this.o.executionId,
         waitKey,
         objectId: command.objectId,
         eventTypes: command.events,
-        notBefore: scope.ledger.startedAt(command.stepId) ?? now(),
+        afterPosition: after,
+        ...(since ? { since } : {}),
+        passedOver: [...passedOver],
+        kind: 'wait',
+        expiresAt: new Date(deadlineMs).toISOString(),
       });
-      for (const event of stored) this.o.inbox.accept(event);
-    }
-    try {
-      return await this.awaitMatchingEvent(scope, command);
-    } finally {
-      if (subscribe) {
-        await CancellationScope.nonCancellable(() => internal.unregisterWait({ runId: this.o.executionId, waitKey }));
+      after = subscription.afterPosition;
+      since = undefined;
+      for (const event of subscription.events) inbox.accept(event);
+      let resubscribe = false;
+      const remaining = Math.max(1, deadlineMs - Date.now());
+      const arrived = await condition(() => {
+        if (matched || matchError || resubscribe) return true;
+        for (const event of inbox.candidates(wait, after)) {
+          if (passedOver.has(event.id)) continue;
+          try {
+            if (eventMatches(this.o.program, command, scope.data, event)) {
+              // Taken here, inside the condition: two waits woken together never take the same event.
+              inbox.consume(event, wait);
+              matched = event;
+              return true;
+            }
+          } catch (err) {
+            matchError = err;
+            return true;
+          }
+          passedOver.add(event.id);
+          resubscribe = true;
+        }
+        if (!resubscribe && inbox.consumedSince(mark, wait, after)) resubscribe = true;
+        return resubscribe;
+      }, remaining);
+      if (matchError) throw matchError;
+      if (matched) {
+        scope.ledger.resolved(command.stepId, matched);
+        return { timedOut: false, event: matched };
       }
-    }
-  }
-
-  private async awaitMatchingEvent(scope: GraphScope, command: Extract<Command, { kind: 'wait_for_event' }>): Promise<unknown> {
-    let matched: ReturnType<EventInbox['take']>;
-    let matchError: unknown;
-    const arrived = await condition(() => {
-      if (matched || matchError) return true;
-      try {
-        matched = this.o.inbox.take((event) => eventMatches(this.o.program, command, scope.data, event));
-        if (!matched) return false;
-      } catch (err) {
-        matchError = err;
-      }
-      return true;
-    }, command.timeoutMs);
-    if (matchError) throw matchError;
-    if (arrived && matched) {
-      scope.ledger.resolved(command.stepId, matched);
-      return { timedOut: false, event: matched };
+      if (!arrived || !resubscribe) break;
     }
     if (command.onTimeout === 'fail') {
       throw new StepError(FailureType.WaitTimedOut, `no ${command.events.join(' or ')} event within the default resolution time`, command.stepId);
@@ -467,6 +506,7 @@ export class GraphRunner {
       definition: plan.definition,
       actionPolicies: plan.actionPolicies,
       trigger: { type: 'child', payload: command.input },
+      eventCursor: plan.eventCursor,
     };
     const handle = await startChild(RUN_WORKFLOW_TYPE, {
       ...runStart(childInput, memo),
@@ -559,6 +599,8 @@ export class GraphRunner {
           concurrency: plan.laneConcurrency,
           onItemError: command.onItemError,
           data: scope.data.snapshot(),
+          // Cursors only: the batch's waits read what is stored after them (the events held here stay here).
+          events: { ...this.o.inbox.snapshot(), held: [] },
           ...(this.o.continueAsNewAfterEvents === undefined ? {} : { continueAsNewAfterEvents: this.o.continueAsNewAfterEvents }),
         };
         const handle = await startChild(FOR_EACH_BATCH_WORKFLOW_TYPE, {

@@ -8,6 +8,7 @@
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ActionPolicy, Definition, RunDataSnapshot, RunEvent, RunState, StepData, StepState } from '../interpreter';
+import type { InboxSnapshot } from './event-inbox';
 
 export type TriggerType = 'api' | 'event' | 'schedule' | 'child' | 'manual';
 
@@ -21,6 +22,13 @@ export interface RunInput {
   /** Timeouts and retries of every action the definition uses, fixed at start. */
   actionPolicies: Record<string, ActionPolicy>;
   trigger: { type: TriggerType; payload: unknown };
+  /**
+   * The event log's position when the run began: its waits count only events
+   * after it. An event-triggered run: its triggering event's position; any
+   * other run: the log's delivered horizon when it was started (eventRunStartCursor). Absent (a run
+   * started without one), the run reads it in its first task.
+   */
+  eventCursor?: number;
   /** Set when the run continues as new: where it was, carried into the next execution. */
   continued?: Continuation;
   /** A retry or restart of an earlier run: which, and how. */
@@ -43,9 +51,8 @@ export interface Continuation {
   nextStepId: string;
   state: RunState;
   data: RunDataSnapshot;
-  inbox: RunEvent[];
-  /** Event ids already delivered (the most recent ones; see EventInbox). */
-  seenEventIds: string[];
+  /** The run's event cursors, the events it holds and the ids it consumed (see EventInbox). */
+  inbox: InboxSnapshot;
   /** The concurrency gate whose slot the run holds. */
   gateId?: string;
   /** The object ids of flow.cancelOn, fixed when the run started. */
@@ -172,10 +179,12 @@ export interface ForEachBatchInput {
   onItemError: 'stop' | 'continue';
   /** The run's data when the loop started. */
   data: RunDataSnapshot;
+  /** The run's event cursors when the loop started: items' waits count events after them. */
+  events: InboxSnapshot;
   /** The run's continue-as-new threshold (RunInput.continueAsNewAfterEvents), for the batch's own history. */
   continueAsNewAfterEvents?: number;
   /** Carried when the batch continues as new. */
-  progress?: { next: number; results: unknown[]; errors: ItemError[]; inbox: RunEvent[]; seenEventIds: string[] };
+  progress?: { next: number; results: unknown[]; errors: ItemError[]; inbox: InboxSnapshot };
 }
 
 export interface ForEachBatchResult {
@@ -226,20 +235,45 @@ export interface ChildRunPlan {
   version: number;
   definition: Definition;
   actionPolicies: Record<string, ActionPolicy>;
+  /** Where the child's waits start counting (eventRunStartCursor, read as it is planned): its RunInput.eventCursor. */
+  eventCursor: number;
 }
 export interface WaitRegistration {
+  /** The execution the router signals: the run, or a for_each batch. */
   runId: string;
-  /** Step id and round: one subscription per wait. */
+  /** Step id, loop key and round: one subscription per wait. */
   waitKey: string;
   /** null: any object. */
   objectId: string | null;
   eventTypes: string[];
-  /** When the wait began (workflow time): events from then on count. */
-  notBefore: string;
+  /** Only events after this position count (the run's cursor for the object). */
+  afterPosition: number;
+  /** `wait_start`: move the cursor up to the log's high-water mark first (only events from now on count). */
+  since?: 'wait_start';
+  /** Events the wait has already passed over (its `match` said no): not returned again. */
+  passedOver: string[];
+  /**
+   * `wait`: the router removes the subscription when it delivers an event
+   * (a wait takes one). `standing`: it stays until the run ends (flow.cancelOn).
+   */
+  kind: 'wait' | 'standing';
+  /** When the wait's default resolution time passes; the subscription is swept after it. */
+  expiresAt?: string;
+}
+export interface WaitSubscribed {
+  /** Stored events after the cursor that the wait may take, oldest first. */
+  events: RunEvent[];
+  /** The cursor the subscription holds (moved up for `since: wait_start`). */
+  afterPosition: number;
+  /** False when stored events were returned and the subscription was dropped at once (subscribe again to pass them over). */
+  subscribed: boolean;
 }
 export interface InternalActivities {
   resolveChildRun(request: { workflowId: string; input: Record<string, unknown> }): Promise<ChildRunPlan>;
-  /** Subscribe the run to the object's events, then return those already stored since the wait began. */
-  registerWait(registration: WaitRegistration): Promise<RunEvent[]>;
+  /** Subscribe to the object's events (committed first), then return the stored ones after the cursor. */
+  registerWait(registration: WaitRegistration): Promise<WaitSubscribed>;
+  /** Drop a standing subscription (flow.cancelOn) as the run ends. */
   unregisterWait(request: { runId: string; waitKey: string }): Promise<void>;
+  /** Where a run started without a cursor starts counting (eventRunStartCursor). */
+  eventCursor(): Promise<number>;
 }

@@ -98,7 +98,9 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
     for (const [id, step] of Object.entries(resume.steps)) data.setStep(id, step);
     data.mergeVars(resume.vars);
   }
-  const inbox = new EventInbox(continued?.inbox, continued?.seenEventIds);
+  // The run's event cursor: where its waits start counting. A run started without one reads it
+  // now (before any handler can run, so no signal arrives before the inbox exists).
+  const inbox = continued ? new EventInbox(continued.inbox) : EventInbox.startingAt(input.eventCursor ?? (await internal.eventCursor()));
 
   // flow.cancelOn: a matching event cancels whatever the graph is doing.
   const graphScope = new CancellationScope();
@@ -163,8 +165,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
         nextStepId,
         state: tracker.state,
         data: data.snapshot(),
-        inbox: inbox.events,
-        seenEventIds: inbox.seenIds(),
+        inbox: inbox.snapshot(),
         gateId,
         cancelOnObjects,
       };
@@ -215,14 +216,16 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
       cancelOnObjects = cancelOnObjectsOf(flow, data);
       for (let i = 0; i < entries.length; i++) {
         // Subscribe, then take what arrived since the run began: no event slips between.
-        const stored = await internal.registerWait({
+        const { events } = await internal.registerWait({
           runId: input.runId,
           waitKey: `cancelOn#${i}`,
           objectId: cancelOnObjects[i],
           eventTypes: [entries[i].event],
-          notBefore: tracker.state.startedAt,
+          afterPosition: inbox.after(null),
+          passedOver: [],
+          kind: 'standing',
         });
-        for (const event of stored) onEvent(event);
+        for (const event of events) onEvent(event);
       }
     }
     if (flow.concurrency) {

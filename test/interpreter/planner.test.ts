@@ -224,13 +224,13 @@ const planned: PlanRow[] = [
     name: 'a wait for an event about the object an earlier step created',
     steps: [{ id: 'wait_inquiry', type: 'wait_for_event', events: ['inquiry.completed', 'inquiry.expired'], object: 'steps.create_inquiry.output.id', timeout: '7d', next: 'route' }],
     run: { steps: { create_inquiry: { status: 'completed', output: { id: 'inq_99' } } } },
-    command: { kind: 'wait_for_event', stepId: 'wait_inquiry', events: ['inquiry.completed', 'inquiry.expired'], objectId: 'inq_99', timeoutMs: 7 * 24 * HOUR, onTimeout: 'continue' },
+    command: { kind: 'wait_for_event', stepId: 'wait_inquiry', events: ['inquiry.completed', 'inquiry.expired'], objectId: 'inq_99', timeoutMs: 7 * 24 * HOUR, onTimeout: 'continue', since: 'run_start' },
     next: 'route',
   },
   {
     name: 'a wait for an event about any object, failing on timeout',
     steps: [{ id: 'wait_any', type: 'wait_for_event', events: ['report/watchlist.ready'], timeout: '90s', onTimeout: 'fail' }],
-    command: { kind: 'wait_for_event', stepId: 'wait_any', events: ['report/watchlist.ready'], objectId: null, timeoutMs: 90_000, onTimeout: 'fail' },
+    command: { kind: 'wait_for_event', stepId: 'wait_any', events: ['report/watchlist.ready'], objectId: null, timeoutMs: 90_000, onTimeout: 'fail', since: 'run_start' },
     next: null,
   },
 
@@ -529,7 +529,7 @@ describe('eventMatches', () => {
 
   test('a match that fails to evaluate is an ExpressionError of the wait', () => {
     const data = runData(run);
-    const command = planStep(program, 'wait_inquiry', data, NOW) as Extract<Command, { kind: 'wait_for_event' }>;
+    const command = planStep(program, 'wait_inquiry', data, NOW) as Extract<Command, { kind: 'wait_for_event', since: 'run_start' }>;
     expect(() => eventMatches(program, command, data, event({ data: { reviewer: 'rita' } }))).toThrow(
       expect.objectContaining({ name: 'StepError', type: FailureType.Expression, stepId: 'wait_inquiry', message: expect.stringMatching(/^match: No such key: status/) }),
     );
@@ -537,7 +537,7 @@ describe('eventMatches', () => {
 
   test('the event is seen only by the match, not by later steps', () => {
     const data = runData(run);
-    const command = planStep(program, 'wait_inquiry', data, NOW) as Extract<Command, { kind: 'wait_for_event' }>;
+    const command = planStep(program, 'wait_inquiry', data, NOW) as Extract<Command, { kind: 'wait_for_event', since: 'run_start' }>;
     expect(eventMatches(program, command, data, event({}))).toBe(true);
     expect(data.scope().json).not.toHaveProperty('event');
     expect(data.scope().cel).not.toHaveProperty('event');

@@ -4,6 +4,7 @@
  * loopback port, and (unless a test runs its own worker process) an
  * in-process worker.
  */
+import { eventRunStartCursor } from '../../src/events/outbox';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -102,6 +103,9 @@ export async function createHarness(
   });
   await migrate(db);
   await createMarksTable(db);
+  // As main.ts does: API-triggered runs' start cursors are read on a connection of their own.
+  const cursorDb = await connectPostgres({ url: TEST_DATABASE_URL, schema, max: 1 });
+  const runStartCursor = (): Promise<number> => eventRunStartCursor(cursorDb);
   const metrics = createMetrics({ db, processMetrics: false });
   const { key: apiKey } = await new ApiKeyStore(db).create({ name: 'test harness', scopes: SCOPES });
   const credentials = new CredentialStore(db, TEST_CREDENTIALS_KEY);
@@ -124,14 +128,14 @@ export async function createHarness(
   const taskQueue = `test-${schema}`;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default', dataConverter: TEST_DATA_CONVERTER });
-  const runs = new RunService({ client, taskQueue, namespace: 'default', registry, temporalUiUrl: 'http://127.0.0.1:8233' });
+  const runs = new RunService({ runStartCursor, client, taskQueue, namespace: 'default', registry, temporalUiUrl: 'http://127.0.0.1:8233' });
   const router = new EventRouter({ db, runs, client, pollMs: 500, log: () => undefined });
   const schedules = new ScheduleService({ client, workflows, store: new ScheduleStore(db), taskQueue, namespace: 'default', idPrefix: `idw-${schema}`, temporalUiUrl: 'http://127.0.0.1:8233' });
   await router.start();
   const eventsSecret = `secret-${schema}`;
   const webhooks = createWebhooks({ db, key: TEST_CREDENTIALS_KEY, network, pollMs: 200, log: () => undefined, ...options.webhooks });
   await webhooks.dispatcher.start();
-  const app = createApp({ db, workflows, registry, runs, router, schedules, credentials, bodyLimit: '256kb', eventsSigningSecret: eventsSecret, webhooks, rateLimits: options.rateLimits,
+  const app = createApp({ db, runStartCursor, workflows, registry, runs, router, schedules, credentials, bodyLimit: '256kb', eventsSigningSecret: eventsSecret, webhooks, rateLimits: options.rateLimits,
     readiness: new Readiness([postgresqlCheck(db), temporalCheck(connection)]),
     metrics,
     metricsToken: TEST_METRICS_TOKEN,
@@ -183,6 +187,7 @@ export async function createHarness(
       await nativeConnection?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close();
+      await cursorDb.close();
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await db.close();
     },

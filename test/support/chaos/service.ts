@@ -9,6 +9,7 @@
  * - the worker: a real separate process (test/support/worker-process.ts),
  *   so it can be killed with SIGKILL.
  */
+import { eventRunStartCursor } from '../../../src/events/outbox';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,7 +63,7 @@ export async function startApi(config: ServiceConfig, port = 0): Promise<ApiProc
   const client = new Client({ connection, namespace: 'default', dataConverter: TEST_DATA_CONVERTER });
   const credentials = new CredentialStore(db, TEST_CREDENTIALS_KEY);
   const registry = createRegistry({ db, credentials, network: LOOPBACK }, testActions(db));
-  const runs = new RunService({ client, taskQueue: config.taskQueue, namespace: 'default', registry, temporalUiUrl: 'http://127.0.0.1:8233' });
+  const runs = new RunService({ runStartCursor: () => eventRunStartCursor(db), client, taskQueue: config.taskQueue, namespace: 'default', registry, temporalUiUrl: 'http://127.0.0.1:8233' });
   const router = new EventRouter({ db, runs, client, pollMs: 500, log: (line) => log(`router: ${line}`) });
   const webhooks = createWebhooks({ db, key: TEST_CREDENTIALS_KEY, network: LOOPBACK, pollMs: 500, log: (line) => log(`webhooks: ${line}`) });
   await router.start();
