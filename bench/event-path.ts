@@ -144,3 +144,57 @@ export async function eventWakeSection(stack: Stack, o: EventPathOptions): Promi
     o,
   );
 }
+
+export interface PacedOptions {
+  /** Events per second, posted open-loop (not waiting for the runs). */
+  rate: number;
+  events: number;
+  /** Runs still waiting when the last event is posted. */
+  waiting: number;
+}
+
+export interface PacedResult {
+  options: PacedOptions;
+  /** POST -> the waiting run's next step. */
+  wakeMs: Distribution;
+  /** The router alone: event stored -> its signals answered. */
+  routerMs: Distribution;
+  /** The rate actually achieved. */
+  postedPerSecond: number;
+}
+
+/**
+ * (c) The issue-12 load: `rate` events/s, open-loop, each waking one of
+ * `events + waiting` parked runs (so at least `waiting` runs wait
+ * throughout); latency from the POST to the woken run's next step, and the
+ * router's own store -> signal time.
+ */
+export async function eventPacedSection(stack: Stack, o: PacedOptions): Promise<PacedResult> {
+  const workflowId = 'bench_event_paced';
+  await stack.service.publish(workflowId, WAITING_DEFINITION);
+  const prefix = `p${Date.now().toString(36)}_${serial++}`;
+  const total = o.events + o.waiting;
+  const runIds = await parkWaitingRuns(stack.service, workflowId, total, (i) => `case_${prefix}_${i}`);
+  await stack.service.routerLatency(true);
+  const postedAt: number[] = new Array(o.events);
+  const posts: Promise<void>[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < o.events; i++) {
+    const due = t0 + (i * 1000) / o.rate;
+    const wait = due - Date.now();
+    if (wait > 0) await sleep(wait);
+    postedAt[i] = Date.now();
+    posts.push(stack.service.postEvent({ id: `evt_${prefix}_${i}`, type: 'case.resolved', objectType: 'case', objectId: `case_${prefix}_${i}` }));
+  }
+  await Promise.all(posts);
+  const postedPerSecond = o.events / ((Date.now() - t0) / 1000);
+  await pool(o.events, 16, (i) => finished(stack.client, runIds[i]));
+  const wake: number[] = [];
+  await pool(o.events, 16, async (i) => {
+    wake.push((await stepStart(stack.client, runIds[i], 'after')) - postedAt[i]);
+  });
+  const router = await stack.service.routerLatency(true);
+  // The runs left waiting are woken now, so the next section starts clean.
+  await pool(o.waiting, 16, (k) => stack.service.postEvent({ id: `evt_${prefix}_${o.events + k}`, type: 'case.resolved', objectType: 'case', objectId: `case_${prefix}_${o.events + k}` }));
+  return { options: o, wakeMs: distribution(wake), routerMs: distribution(router), postedPerSecond };
+}

@@ -20,7 +20,7 @@ import type { WorkerOptions } from '@temporalio/worker';
 import { apiTriggerSection } from './api-trigger';
 import { cachedRunsSection } from './cached-runs';
 import { evaluateCodeBench } from './evaluate-code';
-import { eventTriggerSection, eventWakeSection } from './event-path';
+import { eventPacedSection, eventTriggerSection, eventWakeSection } from './event-path';
 import { longRunSection } from './long-run';
 import { overheadSection } from './overhead';
 import { pollerSection } from './pollers';
@@ -69,6 +69,7 @@ function sizes(quick: boolean) {
         overhead: { warmup: 2, latencyRuns: 5, saturationRuns: 40, concurrency: 20, reps: 2 },
         api: { starts: 100, concurrency: 10, reps: 2, warmup: 5 },
         events: { sequential: 20, sustained: 100, concurrency: 8, reps: 2, warmup: 3 },
+        paced: { rate: 50, events: 250, waiting: 100 },
         code: 200,
         long: { steps: 600, continueAsNewAfterEvents: 500 },
         cached: { runs: 200, reps: 1 },
@@ -77,6 +78,7 @@ function sizes(quick: boolean) {
         overhead: { warmup: 5, latencyRuns: 25, saturationRuns: 150, concurrency: 50, reps: 3 },
         api: { starts: 500, concurrency: 20, reps: 3, warmup: 20 },
         events: { sequential: 100, sustained: 1000, concurrency: 16, reps: 4, warmup: 10 },
+        paced: { rate: 50, events: 1000, waiting: 100 },
         code: 2000,
         long: { steps: 5000 },
         cached: { runs: 1000, reps: 3 },
@@ -118,8 +120,10 @@ async function main(): Promise<void> {
         case 'events': {
           const triggered = await eventTriggerSection(stack!, size.events);
           const woken = await eventWakeSection(stack!, size.events);
-          results.events = { options: size.events, triggered, woken };
+          const paced = await eventPacedSection(stack!, size.paced);
+          results.events = { options: size.events, triggered, woken, paced };
           table.events(triggered, woken, size.events);
+          table.eventsPaced(paced);
           break;
         }
         case 'code': {

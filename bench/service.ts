@@ -36,6 +36,7 @@ export type ServiceRequest =
   | { id: number; cmd: 'usage'; gc?: boolean }
   | { id: number; cmd: 'runInput'; workflowId: string; runId: string; payload: unknown }
   | { id: number; cmd: 'count'; sql: string }
+  | { id: number; cmd: 'routerLatency'; reset?: boolean }
   | { id: number; cmd: 'close' };
 
 export interface ServiceUsage {
@@ -76,6 +77,11 @@ async function main(): Promise<void> {
   const client = new Client({ connection, dataConverter: encryptedDataConverter(payloadCodec) });
   const runs = new RunService({ runStartCursor: () => eventRunStartCursor(db), client, taskQueue, namespace: 'default', registry });
   const router = new EventRouter({ db, runs, client, log: noop });
+  // The router's own time per event that woke a run: stored -> its last signal answered.
+  let routerLatencies: number[] = [];
+  router.onDispatched = (r) => {
+    if (r.signalled.length > 0) routerLatencies.push(r.doneAtMs - r.storedAtMs);
+  };
   await router.start();
   // As the test harness does: one key with every scope. No rate limits: the benchmark measures capacity, not policy.
   const { key: apiKey } = await new ApiKeyStore(db).create({ name: 'benchmark', scopes: SCOPES });
@@ -126,6 +132,11 @@ async function main(): Promise<void> {
         case 'count': {
           const { rows } = await db.query<{ n: string | number }>(message.sql);
           return Number(rows[0]?.n ?? 0);
+        }
+        case 'routerLatency': {
+          const seen = routerLatencies;
+          if (message.reset) routerLatencies = [];
+          return seen;
         }
         case 'close':
           await close();

@@ -28,6 +28,8 @@ export interface Service {
   runInput(workflowId: string, runId: string, payload: unknown): Promise<RunInput>;
   usage(gc?: boolean): Promise<ServiceUsage>;
   count(sql: string): Promise<number>;
+  /** The router's time per event that woke a run (stored -> signals answered), ms; reset empties it. */
+  routerLatency(reset?: boolean): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function startService(address: string, taskQueue: string, workerOpt
     runInput: (workflowId, runId, payload) => ask({ cmd: 'runInput', workflowId, runId, payload }),
     usage: (gc) => ask({ cmd: 'usage', gc }),
     count: (sql) => ask({ cmd: 'count', sql }),
+    routerLatency: (reset) => ask({ cmd: 'routerLatency', reset }),
     async close() {
       const exited = new Promise((r) => child.once('exit', r));
       await ask({ cmd: 'close' }).catch(() => undefined);

@@ -2,7 +2,7 @@
 import type { ApiTriggerResult } from './api-trigger';
 import type { CachedRunsResult } from './cached-runs';
 import type { EvaluateCodeBench } from './evaluate-code';
-import type { EventPathOptions, EventPathResult } from './event-path';
+import type { EventPathOptions, EventPathResult, PacedResult } from './event-path';
 import type { LongRunResult } from './long-run';
 import type { OverheadOptions, ShapeResult } from './overhead';
 import type { PollerResult } from './pollers';
@@ -55,6 +55,13 @@ export class Table {
       this.row(`${name}, sustained, ${o.concurrency} in flight (n=${r.sustainedMs.n})`, mp(r.sustainedMs, 0));
       this.row(`${name}, sustained events/s`, sp(r.eventsPerSecond));
     }
+  }
+
+  eventsPaced(r: PacedResult): void {
+    const o = r.options;
+    this.heading(`3c. ${o.rate} events/s open-loop (${num(r.postedPerSecond, 1)} achieved), ${o.events} events, at least ${o.waiting} runs waiting, ms (median / p99)`);
+    this.row(`POST /v1/events -> waiting run's next step (n=${r.wakeMs.n})`, mp(r.wakeMs, 0));
+    this.row(`router: event stored -> signals answered (n=${r.routerMs.n})`, mp(r.routerMs, 0));
   }
 
   evaluateCode(r: EvaluateCodeBench): void {

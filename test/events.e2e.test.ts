@@ -8,7 +8,7 @@
 import { createHarness, api, isClosed, postEvent, publishWorkflow, replayAndMaybeRecord, startRun, stepOf, waitForRun, type Harness } from './support/harness';
 import { eventRunId } from '../src/events/router';
 import { createWaitActivities } from '../src/activities/wait-subscriptions';
-import { emitEvent } from '../src/events/outbox';
+import { emitEvent, eventHighWater } from '../src/events/outbox';
 
 let h: Harness;
 beforeAll(async () => {
@@ -151,7 +151,10 @@ describe('waits on objects through the router', () => {
     try {
       const waits = createWaitActivities({ db: h.db });
       await h.db.transaction((tx) => emitEvent(tx, { id: 'evt_race_old', type: 'case.resolved', objectId: 'case_race' }));
-      const cursor = await waits.eventCursor();
+      // The high-water mark, not a run's start cursor: evt_race_old is undelivered (the router is paused),
+      // so a run starting now would still count it.
+      expect(await waits.eventCursor()).toBeLessThan(await eventHighWater(h.db));
+      const cursor = await eventHighWater(h.db);
       await h.db.transaction((tx) => emitEvent(tx, { id: 'evt_race_before', type: 'case.resolved', objectId: 'case_race' }));
       const registration = { runId: 'run_race', waitKey: 'w#1', objectId: 'case_race', eventTypes: ['case.resolved'], afterPosition: cursor, passedOver: [], kind: 'wait' as const };
       const found = await waits.registerWait(registration);

@@ -42,10 +42,11 @@ it('has recorded histories of the representative runs', () => {
       'concurrency-key-queued.json',
       'concurrency-gate.json',
       'cancel-on-event.json',
-      // All patches at the start: a wait woken while the run was being queried, where the
-      // server split the wake-up into two workflow tasks (the local activity's marker, then
-      // the next step's commands). Lazily asked patches made such a run fail its state query.
-      'wait-woken-split-by-queries.json',
+      // A wait woken while the run was being queried (test/wait-wake-under-queries.e2e.test.ts).
+      'wait-woken-under-queries.json',
+      // Waits through the router, with their cursors (issue 12), and an event-triggered run.
+      'wait-on-object-via-router.json',
+      'event-trigger.json',
     ]),
   );
 });

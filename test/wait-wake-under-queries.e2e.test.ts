@@ -3,12 +3,14 @@
  * Reading a run's state is a query; a query that arrives while the wake-up's
  * workflow task runs a local activity can make the server split that task.
  * Patches asked for lazily then replayed nondeterministically (the state
- * query failed on a completed run); all patches are now asked at the start.
- * The fixture wait-woken-split-by-queries.json pins a split history; this
- * test drives the situation live and replays every history it produced.
+ * query failed on a completed run); all patches are now asked at the start,
+ * and a wait's wake-up runs no local activity any more (the router drops the
+ * subscription as it delivers). This test drives the situation live and
+ * replays every history it produced; one is kept as the fixture
+ * wait-woken-under-queries.json.
  */
 import { Worker } from '@temporalio/worker';
-import { api, createHarness, postEvent, publishWorkflow, startRun, stepOf, replayOptions, waitForRun, type Harness } from './support/harness';
+import { api, createHarness, postEvent, publishWorkflow, replayAndMaybeRecord, startRun, stepOf, replayOptions, waitForRun, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -50,4 +52,5 @@ it('keeps every run readable and replayable when events wake runs under a stream
     const history = await h.client.workflow.getHandle(runId).fetchHistory();
     await expect(Worker.runReplayHistory(replayOptions(), history, runId)).resolves.toBeUndefined();
   }
+  await replayAndMaybeRecord(h, runIds[0], 'wait-woken-under-queries');
 });

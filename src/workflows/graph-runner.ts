@@ -423,9 +423,20 @@ export class GraphRunner {
    * no), or another wait of the run consumed an event it could have taken.
    */
   private async waitForEvent(scope: GraphScope, command: Extract<Command, { kind: 'wait_for_event' }>): Promise<unknown> {
-    const inbox = this.o.inbox;
     const runs = scope.ledger.runs(command.stepId);
     const waitKey = scope.key === '' ? `${command.stepId}#${runs}` : `${command.stepId}#${scope.key}#${runs}`;
+    try {
+      return await this.awaitEvent(scope, command, waitKey);
+    } catch (err) {
+      // Cancelled while it waited (flow.cancelOn, a deadline, the run cancelled): nobody will take a
+      // delivery any more, so its subscription goes now rather than when its time would have passed.
+      if (isCancellation(err)) await CancellationScope.nonCancellable(() => internal.unregisterWait({ runId: this.o.executionId, waitKey }));
+      throw err;
+    }
+  }
+
+  private async awaitEvent(scope: GraphScope, command: Extract<Command, { kind: 'wait_for_event' }>, waitKey: string): Promise<unknown> {
+    const inbox = this.o.inbox;
     const wait = { objectId: command.objectId, types: command.events };
     const deadlineMs = Date.now() + command.timeoutMs;
     const passedOver = new Set<string>();
