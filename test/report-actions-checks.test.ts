@@ -28,7 +28,7 @@ const received: { body: any; headers: IncomingMessage['headers'] }[] = [];
 const credentials: CredentialResolver = {
   async resolve(id, kind) {
     if (id !== 'cred_media' || kind !== 'https') throw new CredentialError(`no ${kind} credential ${id}`);
-    return { bearerToken: 'media-token' } as never;
+    return { bearerToken: 'media-token', allowedHosts: ['127.0.0.1'] } as never;
   },
 };
 
