@@ -26,6 +26,10 @@ export const HUBSPOT_API_URL = 'https://api.hubapi.com';
  * answers only for the origin the SSRF guard checked (connecting to the
  * addresses it checked) and refuses any other, so a redirect cannot carry
  * the token, or the PATCH, anywhere else.
+ *
+ * The agent goes in through a per-call middleware: the client's own
+ * `httpAgent` setting is not applied to calls made without call options
+ * (its generated APIs only run call-time middleware).
  */
 function pinnedAgent(destination: Destination): (url: { protocol?: string | null; hostname?: string | null; port?: string | null }) => HttpAgent {
   const lookup = pinnedLookup(destination.addresses);
@@ -62,12 +66,24 @@ export async function updateHubspotRecord(
     accessToken: secret.accessToken,
     ...(secret.basePath ? { basePath: secret.basePath.replace(/\/+$/, '') } : {}),
     numberOfApiCallRetries: 0,
-    // node-fetch accepts a function of the URL; the client's type names only an Agent.
-    httpAgent: pinnedAgent(destination) as unknown as HttpAgent,
   });
+  const agent = pinnedAgent(destination);
+  const callOptions = {
+    middleware: [
+      {
+        // node-fetch accepts a function of the URL; the client's type names only an Agent.
+        pre: async <C extends { setAgent(agent: HttpAgent): void }>(context: C): Promise<C> => {
+          context.setAgent(agent as unknown as HttpAgent);
+          return context;
+        },
+        post: async <C>(context: C): Promise<C> => context,
+      },
+    ],
+    middlewareMergeStrategy: 'replace' as const,
+  };
   const api = object === 'contact' ? client.crm.contacts.basicApi : object === 'company' ? client.crm.companies.basicApi : client.crm.deals.basicApi;
   try {
-    const updated = 'email' in target ? await api.update(target.email, { properties }, 'email') : await api.update(target.id, { properties });
+    const updated = 'email' in target ? await api.update(target.email, { properties }, 'email', callOptions) : await api.update(target.id, { properties }, undefined, callOptions);
     return { id: updated.id };
   } catch (err) {
     throw hubspotError(err);
