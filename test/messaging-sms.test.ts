@@ -159,7 +159,9 @@ describe('send_sms: parameters, credentials and the network policy', () => {
   it('refuses a loopback base URL that the network allow-list does not name', async () => {
     const outcome = await runAction({ credentials: h.credentials, network: { allowList: [] }, credentialIds: cred }, 'send_sms', sms);
     expect(outcome.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
-    expect(outcome.failure.message).toContain('plain http is only allowed for allow-listed hosts');
+    // The reason is the loopback address itself, not a hint at https://127.0.0.1:…, which is refused too.
+    expect(outcome.failure.message).toContain("127.0.0.1 is a loopback address; only an operator's network allow-list can open it");
+    expect(outcome.failure.message).not.toContain('use https://');
     expect(peer.requests).toHaveLength(0);
   });
 });
