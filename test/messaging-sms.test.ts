@@ -10,7 +10,7 @@ import { IntegrationFailureType } from '../src/integrations/errors';
 import { createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
 import { activitiesOf, createCredentials, historyText, LOOPBACK_NETWORK, runAction } from './support/peers/action-runs';
 import { startTwilioPeer, twilioError, type TwilioMessage } from './support/peers/twilio-peer';
-import type { HttpPeer } from './support/peers/http-peer';
+import { HttpPeer } from './support/peers/http-peer';
 
 const account = { accountSid: `AC${'0a1b2c3d'.repeat(4)}`, authToken: 'twilio-auth-token-7f3a9c' };
 const serviceSid = `MG${'9e8d7c6b'.repeat(4)}`;
@@ -120,6 +120,22 @@ describe('send_sms: Twilio error answers', () => {
 
     const refused = await runAction(deps(), 'send_sms', { ...sms, credential: 'twilio_nowhere' });
     expect(refused.failure).toMatchObject({ type: IntegrationFailureType.Unavailable, nonRetryable: false });
+  });
+});
+
+describe('send_sms: a redirect never carries the account\'s auth elsewhere (finding 10)', () => {
+  it('a 307 to another server is not followed: the step fails, nothing reaches it', async () => {
+    const elsewhere = await HttpPeer.start(() => ({ status: 201, body: { sid: 'SMstolen', status: 'queued' } }));
+    try {
+      peer.failNext({ status: 307, headers: { location: `${elsewhere.url}/steal` } });
+      const outcome = await runAction(deps(), 'send_sms', sms);
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failure.message).toContain('307');
+      expect(peer.requests).toHaveLength(1);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await elsewhere.close();
+    }
   });
 });
 

@@ -114,7 +114,7 @@ export function crmActions(deps: ActionDeps): ActionDefinition<never>[] {
       const saved = await callIntegration('Salesforce', async () => {
         await assertEndpointAllowed(secret.instanceUrl, deps.network);
         if (secret.loginUrl) await assertEndpointAllowed(secret.loginUrl, deps.network);
-        return saveSalesforceRecord(secret, params.object, target, params.fields);
+        return saveSalesforceRecord(secret, params.object, target, params.fields, (url) => assertEndpointAllowed(url, deps.network));
       });
       context.log('salesforce record saved', { object: params.object, id: saved.id, created: saved.created });
       return saved;
