@@ -60,7 +60,8 @@ export function mustUseTls(secret: SmtpSecret): boolean {
 export async function sendEmail(
   secret: SmtpSecret,
   message: EmailMessage,
-  options: { messageId: string; signal?: AbortSignal; network?: NetworkPolicy },
+  /** `network`: the operator's allow-list the relay's host is checked against (required, so no caller forgets it). */
+  options: { messageId: string; signal?: AbortSignal; network: NetworkPolicy | undefined },
 ): Promise<EmailSent> {
   const destination = await assertEndpointAllowed(smtpUrl(secret.host, secret.port), options.network);
   const requireTLS = mustUseTls(secret);
