@@ -37,6 +37,8 @@ beforeAll(async () => {
     // What the old defaults stored (requireTLS: false) for the same relay.
     smtp_old_defaults_plaintext: ['smtp', { host: '127.0.0.1', port: plaintext.port, secure: false, requireTLS: false, user: mailer.user, password: mailer.password }],
     smtp_plaintext_opt_in: ['smtp', { host: '127.0.0.1', port: plaintext.port, requireTLS: false, allowPlaintextAuth: true, user: mailer.user, password: mailer.password }],
+    // By name: connected to the address the guard resolved, the certificate checked against the name.
+    smtp_by_name: ['smtp', { host: 'localhost', port: starttls.port, user: mailer.user, password: mailer.password, ca: starttls.certificate }],
   });
 });
 afterAll(async () => {
@@ -159,6 +161,18 @@ describe('send_email: the relay\'s host goes through the SSRF guard (finding 10)
     expect(outcome.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
     expect(outcome.failure.message).toContain("127.0.0.1 is a loopback address; only an operator's network allow-list can open it");
     expect(starttls.connections).toHaveLength(0);
+  });
+
+  it('a relay named by host name is reached at the address the guard checked, over TLS verified against the name', async () => {
+    const outcome = await runAction({ credentials: h.credentials, network: { allowList: ['localhost'] }, credentialIds: cred }, 'send_email', { ...email, credential: 'smtp_by_name' });
+    expect(outcome.ok).toBe(true);
+    expect(starttls.messages).toHaveLength(1);
+    expect(starttls.messages[0]).toMatchObject({ secure: true, user: mailer.user, servername: 'localhost' });
+    // The same name without the allow-list entry: refused before connecting.
+    const refused = await runAction({ credentials: h.credentials, network: { allowList: [] }, credentialIds: cred }, 'send_email', { ...email, credential: 'smtp_by_name' });
+    expect(refused.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
+    expect(refused.failure.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(starttls.connections).toHaveLength(1);
   });
 });
 

@@ -65,9 +65,11 @@ export async function sendEmail(
 ): Promise<EmailSent> {
   const destination = await assertEndpointAllowed(smtpUrl(secret.host, secret.port), options.network);
   const requireTLS = mustUseTls(secret);
+  // One of the addresses the guard checked (no second DNS answer), IPv4 first as most relays listen there;
+  // the certificate is still checked against the name.
+  const address = destination.addresses.find((a) => a.family === 4) ?? destination.addresses[0];
   const transport = nodemailer.createTransport({
-    // The address the guard checked (no second DNS answer); the certificate is checked against the name.
-    host: destination.addresses[0].address,
+    host: address.address,
     port: secret.port,
     ...(isIP(destination.hostname) ? {} : { servername: destination.hostname }),
     secure: secret.secure,

@@ -18,6 +18,8 @@ export interface ReceivedMessage {
   envelope: { mailFrom: string; rcptTo: string[] };
   secure: boolean;
   tlsProtocol?: string;
+  /** The name the client asked for in TLS (SNI): what it verified the certificate against. */
+  servername?: string;
   user?: string;
   authMethod?: string;
 }
@@ -125,6 +127,7 @@ export class SmtpPeer {
                 },
                 secure: session.secure,
                 tlsProtocol: tls?.version,
+                servername: (session as { servername?: string }).servername || undefined,
                 user: session.user,
                 authMethod: peer!.authMethods.get(session.id),
               });
