@@ -83,6 +83,7 @@ export async function sendGuarded(guard: NetworkGuard, request: GuardedRequest, 
   const deadline = Date.now() + request.timeoutMs;
   const ca = trust.ca && trust.ca.length > 0 ? [...rootCertificates, ...trust.ca] : undefined;
   const firstOrigin = new URL(request.url).origin;
+  const firstProtocol = new URL(request.url).protocol;
   let url = new URL(request.url);
   let method = request.method;
   let body = request.body;
@@ -96,6 +97,10 @@ export async function sendGuarded(guard: NetworkGuard, request: GuardedRequest, 
         throw new CredentialHostError(
           `credential "${credential.id}" may only be sent to ${credential.allowedHosts.join(', ')}, not to ${url.hostname}; nothing was sent there (add the host to the credential's allowedHosts if it should be)`,
         );
+      }
+      // Nor from https down to plain http, even on an allowed (and allow-listed) host.
+      if (credential && firstProtocol === 'https:' && url.protocol !== 'https:') {
+        throw new CredentialHostError(`credential "${credential.id}" is not sent over plain http after an https request; nothing was sent there`);
       }
       const destination = await withDeadline(guard.check(url), deadline, request.timeoutMs);
       const sentHeaders = { ...headers, ...(url.origin === firstOrigin ? originOnly : {}), ...credential?.headers };
