@@ -84,6 +84,8 @@ async function main(): Promise<void> {
       namespace: config.namespace,
       searchAttributes: SEARCH_ATTRIBUTE_TYPES,
       // The UI decodes payloads through our codec endpoint; it cannot send a header, so the token is in the path.
+      // Acceptable only because the dev server's UI listens on 127.0.0.1 (temporal/dev-server.ts): the compose
+      // stack configures no endpoint into its UI (docs/operations.md).
       uiCodecEndpoint: serves ? `${apiBase}/codec/${codecToken}` : undefined,
     });
     address = devServer.address;

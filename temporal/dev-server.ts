@@ -96,7 +96,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const uiPort = opts.headless ? undefined : (opts.uiPort ?? DEFAULT_UI_PORT);
 
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
-  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  // Both on loopback, named explicitly: the gRPC frontend has no authentication, and the UI hands its codec endpoint to every visitor.
+  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-ip', HOST, '--ui-port', String(uiPort)]));
   if (uiPort !== undefined && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   if (opts.dbFilename) {
     const dbFile = path.resolve(opts.dbFilename);

@@ -148,21 +148,47 @@ describe('docker-compose.yml', () => {
 
   it('publishes the API on its PORT, and health-checks each service of ours on its own PORT', () => {
     const apiPort = loadConfig(environmentOf('api')).port;
-    expect(service('api').ports).toEqual([`${apiPort}:${apiPort}`]);
+    expect(service('api').ports).toEqual([`127.0.0.1:${apiPort}:${apiPort}`]);
     for (const [name] of ours) {
       const port = loadConfig(environmentOf(name)).port;
       expect(service(name).healthcheck!.test.join(' ')).toContain(`http://127.0.0.1:${port}/readyz`);
     }
   });
 
-  it('points the Web UI at Temporal and at our codec endpoint, and lets the UI origin through the codec CORS', () => {
+  it('points the Web UI at Temporal, configures no codec endpoint into it (no token handed to visitors), and lets the UI origin through the codec CORS', () => {
     const ui = environmentOf('temporal-ui');
     expect(ui.TEMPORAL_ADDRESS).toBe(loadConfig(environmentOf('api')).temporalAddress);
     const api = loadConfig(environmentOf('api'));
-    expect(ui.TEMPORAL_CODEC_ENDPOINT).toBe(`${api.publicBaseUrl}/codec/${operatorEnv.CODEC_TOKEN}`);
-    const uiHostPort = service('temporal-ui').ports![0].split(':')[0];
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toBeUndefined();
+    const uiHostPort = service('temporal-ui').ports![0].split(':').at(-2);
     expect(api.codecCorsOrigins).toEqual([`http://localhost:${uiHostPort}`]);
     expect(api.temporalUiUrl).toBe(`http://localhost:${uiHostPort}`);
+  });
+
+  it('publishes no port on all interfaces: every published port is bound to loopback (finding 5)', () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => [name, p] as const));
+    // Temporal's gRPC, the Web UI and the API at least: the check below has something to check.
+    expect(published.map(([name]) => name).sort()).toEqual(['api', 'temporal', 'temporal-ui']);
+    for (const [name, port] of published) {
+      // Short syntax only (long syntax would need host_ip checked instead): [IP:]HOST:CONTAINER with a loopback IP.
+      expect([name, typeof port]).toEqual([name, 'string']);
+      expect([name, port]).toEqual([name, expect.stringMatching(/^(127\.0\.0\.1|\[::1\]):\d+:\d+$/)]);
+    }
+    // Temporal's gRPC (no authentication) in particular.
+    expect(service('temporal').ports).toEqual(['127.0.0.1:7233:7233']);
+  });
+
+  it('puts no secret into a URL of any service (the Web UI hands its URLs to every visitor) (finding 5)', () => {
+    const secrets = Object.values(operatorEnv).filter((v) => v.length >= 16);
+    for (const [name] of Object.entries(compose.services)) {
+      for (const [key, value] of Object.entries(environmentOf(name))) {
+        if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^postgres(ql)?:/.test(value)) continue;
+        for (const secret of secrets) expect([name, key, value.includes(secret)]).toEqual([name, key, false]);
+      }
+    }
+    // The raw file neither: no CODEC_TOKEN interpolated into anything but the api's own variable.
+    expect(composeText.match(/\$\{CODEC_TOKEN[^}]*\}/g)).toHaveLength(1);
+    expect(composeText).not.toMatch(/\/codec\/\$\{CODEC_TOKEN/);
   });
 
   it('builds our services from the Dockerfile, whose entry point is src/main.ts on the exposed PORT', () => {

@@ -70,7 +70,7 @@ describe('credentials', () => {
     expect(bad.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['/secret', '/secret/port']);
     expect(bad.body.error.details.find((d: { path: string }) => d.path === '/secret').message).toMatch(/tls/);
 
-    const nested = await call('POST', '/v1/credentials', { kind: 'https', name: 'hook', secret: { basicAuth: { username: 'u' } } });
+    const nested = await call('POST', '/v1/credentials', { kind: 'https', name: 'hook', secret: { allowedHosts: ['hooks.example.com'], basicAuth: { username: 'u' } } });
     expect(nested.body.error.details.map((d: { path: string }) => d.path)).toEqual(['/secret/basicAuth/password']);
 
     const envelope = await call('POST', '/v1/credentials', { kind: 'ftp', secret: {}, extra: 1 });
@@ -93,9 +93,45 @@ describe('credentials', () => {
   });
 });
 
+describe('the addresses a credential points at are checked when saved (finding 17)', () => {
+  it('refuses base URLs and an SMTP host on private, loopback or metadata addresses, and plain http, with the path; stores nothing', async () => {
+    const before = (await call('GET', '/v1/credentials')).body.credentials.length;
+    const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
+      ['hubspot', { accessToken: 'pat-1', basePath: 'https://10.0.0.5/crm' }, '/secret/basePath', /10\.0\.0\.5 is a private address/],
+      ['twilio', { accountSid: 'AC1', authToken: 'x', baseUrl: 'https://169.254.169.254/' }, '/secret/baseUrl', /169\.254\.169\.254 is a cloud metadata address/],
+      ['slack', { token: 'xoxb-1', apiUrl: 'http://192.168.1.20/api/' }, '/secret/apiUrl', /192\.168\.1\.20 is a private address/],
+      ['zendesk', { email: 'a@b.c', token: 't', remoteUri: 'https://[fd12::1]/api/v2' }, '/secret/remoteUri', /a unique-local/],
+      ['salesforce', { instanceUrl: 'https://login.example.com', loginUrl: 'ftp://10.1.1.1/' }, '/secret/loginUrl', /only https URLs may be requested/],
+      ['smtp', { host: '10.9.9.9', port: 587, user: 'u', password: 'p4ss-W0RD-smtp' }, '/secret/host', /10\.9\.9\.9 is a private address/],
+    ];
+    for (const [kind, secret, path, message] of cases) {
+      const res = await call('POST', '/v1/credentials', { kind, name: `bad ${kind}`, secret });
+      expect([kind, res.status]).toEqual([kind, 400]);
+      expect(res.body.error.details).toEqual([{ path, message: expect.stringMatching(message) }]);
+    }
+    // The hint for loopback over plain http names the loopback address, not "use https://127.0.0.2".
+    const loopback = await call('POST', '/v1/credentials', { kind: 'twilio', name: 'lo', secret: { accountSid: 'AC1', authToken: 'x', baseUrl: 'http://127.0.0.2:8080' } });
+    expect(loopback.body.error.details).toEqual([{ path: '/secret/baseUrl', message: "127.0.0.2 is a loopback address; only an operator's network allow-list can open it" }]);
+    expect(JSON.stringify(loopback.body)).not.toContain('use https://');
+    expect((await call('GET', '/v1/credentials')).body.credentials.length).toBe(before);
+  });
+
+  it('refuses the same on replacement (PUT), and accepts what the allow-list names (this harness lists 127.0.0.1)', async () => {
+    const ok = await call('POST', '/v1/credentials', { kind: 'hubspot', name: 'peer', secret: { accessToken: 'pat-1', basePath: 'http://127.0.0.1:9/' } });
+    expect(ok.status).toBe(201);
+    const bad = await call('PUT', `/v1/credentials/${ok.body.id}`, { secret: { accessToken: 'pat-1', basePath: 'http://10.0.0.7/' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toEqual([{ path: '/secret/basePath', message: expect.stringMatching(/10\.0\.0\.7 is a private address/) }]);
+    expect(await h.credentials.resolve(ok.body.id, 'hubspot')).toEqual({ accessToken: 'pat-1', basePath: 'http://127.0.0.1:9/' });
+    // A public name that does not resolve (yet) is accepted over https: it is checked again at every use.
+    const later = await call('POST', '/v1/credentials', { kind: 'slack', name: 'later', secret: { token: 'xoxb-1', apiUrl: 'https://slack-proxy.invalid/api/' } });
+    expect(later.status).toBe(201);
+  });
+});
+
 describe('request templates', () => {
   it('CRUD, a credential reference that must be https, and a credential that cannot be deleted while used', async () => {
-    const https = await call('POST', '/v1/credentials', { kind: 'https', name: 'partner', secret: { bearerToken: 'tw1l10-AUTH-token' } });
+    const https = await call('POST', '/v1/credentials', { kind: 'https', name: 'partner', secret: { allowedHosts: ['partner.example.com'], bearerToken: 'tw1l10-AUTH-token' } });
     const slack = await call('POST', '/v1/credentials', { kind: 'slack', name: 'chat', secret: { token: 'xoxb-slack-SECRET' } });
 
     const created = await call('POST', '/v1/request-templates', {

@@ -10,7 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
+import { hostAllowed } from '../src/credentials/hosts';
 import { CredentialError } from '../src/credentials/kinds';
+import { mustUseTls } from '../src/integrations/smtp';
 import { CREDENTIALS_KEY_FILE, isDevMode, loadCredentialsKey, MissingCredentialsKeyError } from '../src/credentials/key';
 import { parseKey, SecretBox, SecretBoxError } from '../src/credentials/secret-box';
 import { CredentialStore, InvalidSecretError } from '../src/credentials/store';
@@ -111,7 +113,7 @@ describe('CredentialStore on PostgreSQL', () => {
       id: expect.stringMatching(/^cred_[0-9a-z]+$/),
       kind: 'smtp',
       name: 'Mail relay',
-      secretFields: ['host', 'password', 'port', 'requireTLS', 'secure', 'user'],
+      secretFields: ['allowPlaintextAuth', 'host', 'password', 'port', 'requireTLS', 'secure', 'user'],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
@@ -121,7 +123,7 @@ describe('CredentialStore on PostgreSQL', () => {
     expect(raw).not.toContain('smtp.example.com');
     expect(raw).not.toContain('mailer');
     expect(rows[0].secret_ciphertext).toMatch(/^v1\./);
-    expect(await store.resolve(created.id, 'smtp')).toEqual({ host: 'smtp.example.com', port: 587, user: 'mailer', password: 'pa55-WORD-smtp', secure: false, requireTLS: false });
+    expect(await store.resolve(created.id, 'smtp')).toEqual({ host: 'smtp.example.com', port: 587, user: 'mailer', password: 'pa55-WORD-smtp', secure: false, requireTLS: true, allowPlaintextAuth: false });
   });
 
   it('resolve refuses an unknown id, a malformed id and the wrong kind, naming the credential and never the secret', async () => {
@@ -135,11 +137,42 @@ describe('CredentialStore on PostgreSQL', () => {
   });
 
   it('cannot be opened with another key, nor after its ciphertext is copied onto another credential', async () => {
-    const a = await store.create({ kind: 'https', name: 'A', secret: { bearerToken: 'token-A' } });
-    const b = await store.create({ kind: 'https', name: 'B', secret: { bearerToken: 'token-B' } });
+    const a = await store.create({ kind: 'https', name: 'A', secret: { allowedHosts: ['a.example'], bearerToken: 'token-A' } });
+    const b = await store.create({ kind: 'https', name: 'B', secret: { allowedHosts: ['b.example'], bearerToken: 'token-B' } });
     await expect(new CredentialStore(db, Buffer.alloc(32, 9)).resolve(a.id, 'https')).rejects.toThrow(/cannot be decrypted: the secret was encrypted with another key/);
     await db.query('UPDATE credentials SET secret_ciphertext = (SELECT secret_ciphertext FROM credentials WHERE id = $1) WHERE id = $2', [a.id, b.id]);
     await expect(store.resolve(b.id, 'https')).rejects.toThrow(`credential "${b.id}" cannot be decrypted: the stored secret failed authentication (altered, or moved from another credential)`);
+  });
+
+  it('an https credential stored before allowedHosts existed is sent nowhere until its secret names its hosts', async () => {
+    const legacy = await store.create({ kind: 'https', name: 'legacy', secret: { allowedHosts: ['x.example'], bearerToken: 'legacy-TOKEN' } });
+    // As an older version stored it: the same secret without allowedHosts.
+    const sealed = new SecretBox(KEY).seal(JSON.stringify({ bearerToken: 'legacy-TOKEN' }), `credential:${legacy.id}:https`);
+    await db.query('UPDATE credentials SET secret_ciphertext = $2 WHERE id = $1', [legacy.id, sealed]);
+    const error = (await store.resolve(legacy.id, 'https').catch((e: Error) => e)) as Error;
+    expect(error).toBeInstanceOf(CredentialError);
+    expect(error.message).toMatch(new RegExp(`^credential "${legacy.id}" no longer fits the https schema \\(/allowedHosts: .*\\); update its secret$`));
+    expect(error.message).not.toContain('legacy-TOKEN');
+  });
+
+  it('an SMTP credential stored with the old defaults (requireTLS: false) still never logs in without TLS', () => {
+    const old = { host: 'smtp.example.com', port: 587, secure: false, requireTLS: false, allowPlaintextAuth: false };
+    expect(mustUseTls({ ...old, user: 'mailer', password: 'p' })).toBe(true);
+    expect(mustUseTls({ ...old, user: 'mailer', password: 'p', allowPlaintextAuth: true })).toBe(false);
+    expect(mustUseTls(old)).toBe(false);
+    expect(mustUseTls({ ...old, requireTLS: true })).toBe(true);
+    // Implicit TLS is TLS from the first byte: nothing to upgrade.
+    expect(mustUseTls({ ...old, secure: true, user: 'mailer' })).toBe(false);
+  });
+
+  it('matches hosts by name, *.suffix (subdomains only) and IP, ignoring case, a trailing dot and brackets', () => {
+    const hosts = ['api.partner.com', '*.partner.net', '203.0.113.7', '[::1]'];
+    for (const host of ['api.partner.com', 'API.Partner.COM.', 'eu.partner.net', 'a.b.partner.net', '203.0.113.7', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:203.0.113.7']) {
+      expect([host, hostAllowed(hosts, host)]).toEqual([host, true]);
+    }
+    for (const host of ['partner.com', 'evil-api.partner.com', 'api.partner.com.evil.example', 'partner.net', 'evilpartner.net', '203.0.113.8', '127.0.0.1', '']) {
+      expect([host, hostAllowed(hosts, host)]).toEqual([host, false]);
+    }
   });
 
   it('validates a secret against its kind, with the path of every problem', async () => {

@@ -7,7 +7,7 @@
 import { IntegrationFailureType } from '../src/integrations/errors';
 import { createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
 import { hubspotError, startHubspotPeer, type HubspotObjectType, type HubspotRecord } from './support/peers/hubspot-peer';
-import type { HttpPeer } from './support/peers/http-peer';
+import { HttpPeer } from './support/peers/http-peer';
 import { activitiesOf, createCredentials, historyText, LOOPBACK_NETWORK, runAction } from './support/peers/action-runs';
 
 const accessToken = 'pat-eu1-11111111-2222-3333-4444-555555555555';
@@ -119,6 +119,39 @@ describe('update_hubspot: HubSpot error answers', () => {
 
     const refused = await runAction(deps(), 'update_hubspot', { ...contactUpdate, credential: 'hubspot_nowhere' });
     expect(refused.failure).toMatchObject({ type: IntegrationFailureType.Unavailable, nonRetryable: false });
+  });
+});
+
+describe('update_hubspot: redirects never carry the token or the PATCH elsewhere (finding 10)', () => {
+  let elsewhere: HttpPeer;
+  beforeAll(async () => {
+    // Another server on the same loopback address (another port): the client's own redirect rules would hand it the token.
+    elsewhere = await HttpPeer.start(() => ({ status: 200, body: { id: '101', properties: {} } }));
+  });
+  afterAll(async () => {
+    await elsewhere?.close();
+  });
+
+  it.each([
+    ['another port of the same host', () => `${elsewhere.url}/steal`, () => elsewhere.url],
+    ['a private address', () => 'http://10.0.0.1/admin', () => 'http://10.0.0.1'],
+    ['the metadata address', () => 'http://169.254.169.254/latest/meta-data/', () => 'http://169.254.169.254'],
+  ])('a 307 to %s: IntegrationEndpointBlocked, not retried, nothing sent there', async (_what, location, origin) => {
+    const before = elsewhere.requests.length;
+    peer.failNext({ status: 307, headers: { location: location() } });
+    const outcome = await runAction(deps(), 'update_hubspot', contactUpdate);
+    expect(outcome.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
+    expect(outcome.failure.message).toContain(`HubSpot redirected to ${origin()}: the token is only sent to ${peer.url}, so nothing was sent there`);
+    expect(peer.requests).toHaveLength(1);
+    expect(elsewhere.requests.length).toBe(before);
+  });
+
+  it('a redirect within the checked origin is followed', async () => {
+    peer.failNext({ status: 307, headers: { location: `${peer.url}/crm/v3/objects/contacts/101` } });
+    const outcome = await runAction(deps(), 'update_hubspot', contactUpdate);
+    expect(outcome.ok).toBe(true);
+    expect(peer.requests).toHaveLength(2);
+    expect(peer.requests[1].headers.authorization).toBe(`Bearer ${accessToken}`);
   });
 });
 

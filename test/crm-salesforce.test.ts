@@ -21,7 +21,7 @@ const org = {
   },
 };
 
-let peer: HttpPeer & { records: SalesforceRecords; newId(type: string): string };
+let peer: HttpPeer & { records: SalesforceRecords; newId(type: string): string; loginInstanceUrl?: string };
 let h: Harness;
 let cred: Record<string, string>;
 
@@ -102,6 +102,20 @@ describe('update_salesforce: the requests jsforce makes', () => {
     expect(peer.requests[0].rawBody).toContain(`<password>${org.passwordAndToken}</password>`);
     expect(peer.requests[1].headers.authorization).toMatch(/^Bearer 00D000000000001!/);
     expect(peer.requests[1].headers.authorization).not.toBe(`Bearer ${org.accessToken}`);
+  });
+});
+
+describe('update_salesforce: the instance a login names goes through the SSRF guard (finding 10)', () => {
+  afterEach(() => {
+    peer.loginInstanceUrl = undefined;
+  });
+
+  it('a login answering with an instance on a private address: IntegrationEndpointBlocked, not retried, the session token goes nowhere', async () => {
+    peer.loginInstanceUrl = 'http://10.0.0.9';
+    const outcome = await runAction(deps(), 'update_salesforce', { credential: 'sf_login', object: 'Account', recordId: seedAccount(), fields: { Risk_Level__c: 'Low' } });
+    expect(outcome.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
+    expect(outcome.failure.message).toContain('10.0.0.9 is a private address');
+    expect(peer.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /services/Soap/u/62.0']);
   });
 });
 

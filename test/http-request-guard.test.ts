@@ -190,6 +190,46 @@ describe('guarded requests to a real HTTPS peer', () => {
     }
   });
 
+  it('a credential goes with every hop on its allowed hosts, and never to another host or down to plain http (finding 4)', async () => {
+    const plain = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('plain http');
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve()));
+    const plainPort = (plain.address() as AddressInfo).port;
+    let plainHits = 0;
+    plain.on('request', () => plainHits++);
+    peer.handle('/to-plain', (_req, res) => {
+      res.writeHead(302, { location: `http://127.0.0.1:${plainPort}/` });
+      res.end();
+    });
+    peer.handle('/to-localhost', (_req, res) => {
+      res.writeHead(302, { location: `https://localhost:${peer.port}/hello` });
+      res.end();
+    });
+    const credential = { id: 'cred_test', headers: { authorization: 'Bearer hop-SECRET' }, allowedHosts: ['127.0.0.1'] };
+    const guard = new NetworkGuard({ allowList: ['127.0.0.1', 'localhost'] });
+    try {
+      // Same host, https to plain http (the host is allow-listed for http): refused before connecting.
+      expect(await failureOf(send(guard, `${peer.url}/to-plain`, { credential }))).toEqual({
+        type: HttpFailureType.CredentialHostNotAllowed,
+        message: `http://127.0.0.1:${plainPort}/ (after 1 redirect): credential "cred_test" is not sent over plain http after an https request; nothing was sent there`,
+      });
+      expect(plainHits).toBe(0);
+      // Another host name for the same peer: refused, and the peer sees only the first request.
+      const before = peer.hits('/hello').length;
+      expect(await failureOf(send(guard, `${peer.url}/to-localhost`, { credential }))).toMatchObject({ type: HttpFailureType.CredentialHostNotAllowed });
+      expect(peer.hits('/hello').length).toBe(before);
+      expect(peer.hits('/to-localhost').at(-1)!.headers.authorization).toBe('Bearer hop-SECRET');
+      // Allowed on both hosts: the credential goes with both hops.
+      const res = await send(guard, `${peer.url}/to-localhost`, { credential: { ...credential, allowedHosts: ['127.0.0.1', 'localhost'] } });
+      expect(res.status).toBe(200);
+      expect(peer.hits('/hello').at(-1)!.headers.authorization).toBe('Bearer hop-SECRET');
+    } finally {
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  });
+
   it('re-checks every redirect: an allowed peer cannot send the request on to a private or metadata address', async () => {
     expect(await failureOf(send(loopbackOnly(), `${peer.url}/to-private`))).toEqual({
       type: HttpFailureType.RequestBlocked,

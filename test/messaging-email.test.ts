@@ -15,11 +15,12 @@ const mailer = { user: 'mailer@acme.test', password: 'smtp-password-5b1e' };
 
 let starttls: SmtpPeer;
 let implicitTls: SmtpPeer;
+let plaintext: SmtpPeer;
 let h: Harness;
 let cred: Record<string, string>;
 
 beforeAll(async () => {
-  [starttls, implicitTls] = await Promise.all([SmtpPeer.start(mailer), SmtpPeer.start({ ...mailer, implicitTls: true })]);
+  [starttls, implicitTls, plaintext] = await Promise.all([SmtpPeer.start(mailer), SmtpPeer.start({ ...mailer, implicitTls: true }), SmtpPeer.start({ ...mailer, plaintextOnly: true })]);
   const relay = { host: '127.0.0.1', port: starttls.port, requireTLS: true, user: mailer.user, password: mailer.password, ca: starttls.certificate };
   h = await createHarness();
   cred = await createCredentials(h, {
@@ -30,15 +31,24 @@ beforeAll(async () => {
     smtp_untrusted: ['smtp', { ...relay, ca: undefined }],
     smtp_nowhere: ['smtp', { ...relay, port: 9 }],
     slack_bot: ['slack', { token: 'xoxb-1' }],
+    // Only host, port and login: every other setting is the default.
+    smtp_defaults_starttls: ['smtp', { host: '127.0.0.1', port: starttls.port, user: mailer.user, password: mailer.password, ca: starttls.certificate }],
+    smtp_defaults_plaintext: ['smtp', { host: '127.0.0.1', port: plaintext.port, user: mailer.user, password: mailer.password }],
+    // What the old defaults stored (requireTLS: false) for the same relay.
+    smtp_old_defaults_plaintext: ['smtp', { host: '127.0.0.1', port: plaintext.port, secure: false, requireTLS: false, user: mailer.user, password: mailer.password }],
+    smtp_plaintext_opt_in: ['smtp', { host: '127.0.0.1', port: plaintext.port, requireTLS: false, allowPlaintextAuth: true, user: mailer.user, password: mailer.password }],
+    // By name: connected to the address the guard resolved, the certificate checked against the name.
+    smtp_by_name: ['smtp', { host: 'localhost', port: starttls.port, user: mailer.user, password: mailer.password, ca: starttls.certificate }],
   });
 });
 afterAll(async () => {
-  await Promise.all([starttls?.close(), implicitTls?.close()]);
+  await Promise.all([starttls?.close(), implicitTls?.close(), plaintext?.close()]);
   await h?.close();
 });
 beforeEach(() => {
   starttls.reset();
   implicitTls.reset();
+  plaintext.reset();
 });
 
 const deps = () => ({ credentials: h.credentials, network: LOOPBACK_NETWORK, credentialIds: cred });
@@ -114,6 +124,55 @@ describe('send_email: the message the SMTP server receives', () => {
     await runAction(deps(), 'send_email', email, { runId: 'run_01dup', stepId: 'notify', attempt: 2 });
     await runAction(deps(), 'send_email', email, { runId: 'run_01dup', stepId: 'remind', attempt: 1 });
     expect(starttls.messages.map((m) => m.parsed.messageId)).toEqual(['<run_01dup.notify@acme.test>', '<run_01dup.notify@acme.test>', '<run_01dup.remind@acme.test>']);
+  });
+});
+
+describe('send_email: the password never travels in clear text unless the credential says so (finding 16)', () => {
+  it('with the default settings, a relay that offers no STARTTLS never receives the password: IntegrationTlsFailed, not retried, nothing sent', async () => {
+    for (const credential of ['smtp_defaults_plaintext', 'smtp_old_defaults_plaintext']) {
+      const outcome = await runAction(deps(), 'send_email', { ...email, credential });
+      expect([credential, outcome.failure?.type, outcome.failure?.nonRetryable]).toEqual([credential, IntegrationFailureType.TlsFailed, true]);
+      expect(outcome.failure.message).toContain('nothing was sent without TLS');
+      expect(outcome.failure.message).toContain('allowPlaintextAuth: true');
+    }
+    expect(plaintext.connections).toHaveLength(2);
+    expect(plaintext.authAttempts).toEqual([]);
+    expect(plaintext.messages).toHaveLength(0);
+  });
+
+  it('with the default settings, a relay that offers STARTTLS gets the login only after TLS', async () => {
+    const outcome = await runAction(deps(), 'send_email', { ...email, credential: 'smtp_defaults_starttls' });
+    expect(outcome.ok).toBe(true);
+    expect(starttls.authAttempts).toEqual([{ username: mailer.user, password: mailer.password, secure: true }]);
+    expect(starttls.messages[0]).toMatchObject({ secure: true, user: mailer.user });
+  });
+
+  it('only allowPlaintextAuth: true sends the login to a relay without TLS', async () => {
+    const outcome = await runAction(deps(), 'send_email', { ...email, credential: 'smtp_plaintext_opt_in' });
+    expect(outcome.ok).toBe(true);
+    expect(plaintext.authAttempts).toEqual([{ username: mailer.user, password: mailer.password, secure: false }]);
+    expect(plaintext.messages).toHaveLength(1);
+  });
+});
+
+describe('send_email: the relay\'s host goes through the SSRF guard (finding 10)', () => {
+  it('a relay on an address the allow-list does not name is refused before connecting: IntegrationEndpointBlocked, not retried', async () => {
+    const outcome = await runAction({ credentials: h.credentials, network: { allowList: [] }, credentialIds: cred }, 'send_email', email);
+    expect(outcome.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
+    expect(outcome.failure.message).toContain("127.0.0.1 is a loopback address; only an operator's network allow-list can open it");
+    expect(starttls.connections).toHaveLength(0);
+  });
+
+  it('a relay named by host name is reached at the address the guard checked, over TLS verified against the name', async () => {
+    const outcome = await runAction({ credentials: h.credentials, network: { allowList: ['localhost'] }, credentialIds: cred }, 'send_email', { ...email, credential: 'smtp_by_name' });
+    expect(outcome.ok).toBe(true);
+    expect(starttls.messages).toHaveLength(1);
+    expect(starttls.messages[0]).toMatchObject({ secure: true, user: mailer.user, servername: 'localhost' });
+    // The same name without the allow-list entry: refused before connecting.
+    const refused = await runAction({ credentials: h.credentials, network: { allowList: [] }, credentialIds: cred }, 'send_email', { ...email, credential: 'smtp_by_name' });
+    expect(refused.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
+    expect(refused.failure.message).toMatch(/localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(starttls.connections).toHaveLength(1);
   });
 });
 

@@ -10,7 +10,7 @@ import { IntegrationFailureType } from '../src/integrations/errors';
 import { createHarness, isClosed, publishWorkflow, startRun, stepOf, waitForRun, type Harness } from './support/harness';
 import { activitiesOf, createCredentials, historyText, LOOPBACK_NETWORK, runAction } from './support/peers/action-runs';
 import { startTwilioPeer, twilioError, type TwilioMessage } from './support/peers/twilio-peer';
-import type { HttpPeer } from './support/peers/http-peer';
+import { HttpPeer } from './support/peers/http-peer';
 
 const account = { accountSid: `AC${'0a1b2c3d'.repeat(4)}`, authToken: 'twilio-auth-token-7f3a9c' };
 const serviceSid = `MG${'9e8d7c6b'.repeat(4)}`;
@@ -123,6 +123,22 @@ describe('send_sms: Twilio error answers', () => {
   });
 });
 
+describe('send_sms: a redirect never carries the account\'s auth elsewhere (finding 10)', () => {
+  it('a 307 to another server is not followed: the step fails, nothing reaches it', async () => {
+    const elsewhere = await HttpPeer.start(() => ({ status: 201, body: { sid: 'SMstolen', status: 'queued' } }));
+    try {
+      peer.failNext({ status: 307, headers: { location: `${elsewhere.url}/steal` } });
+      const outcome = await runAction(deps(), 'send_sms', sms);
+      expect(outcome.ok).toBe(false);
+      expect(outcome.failure.message).toContain('307');
+      expect(peer.requests).toHaveLength(1);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+});
+
 describe('send_sms: parameters, credentials and the network policy', () => {
   it.each([
     ['/to: must be a phone number in E.164 form', { ...sms, to: '4155550100' }],
@@ -159,7 +175,9 @@ describe('send_sms: parameters, credentials and the network policy', () => {
   it('refuses a loopback base URL that the network allow-list does not name', async () => {
     const outcome = await runAction({ credentials: h.credentials, network: { allowList: [] }, credentialIds: cred }, 'send_sms', sms);
     expect(outcome.failure).toMatchObject({ type: IntegrationFailureType.EndpointBlocked, nonRetryable: true });
-    expect(outcome.failure.message).toContain('plain http is only allowed for allow-listed hosts');
+    // The reason is the loopback address itself, not a hint at https://127.0.0.1:…, which is refused too.
+    expect(outcome.failure.message).toContain("127.0.0.1 is a loopback address; only an operator's network allow-list can open it");
+    expect(outcome.failure.message).not.toContain('use https://');
     expect(peer.requests).toHaveLength(0);
   });
 });

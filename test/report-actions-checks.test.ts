@@ -27,8 +27,10 @@ const received: { body: any; headers: IncomingMessage['headers'] }[] = [];
 
 const credentials: CredentialResolver = {
   async resolve(id, kind) {
+    // cred_partner belongs to another service: a step naming it must not send its token to the media provider.
+    if (id === 'cred_partner' && kind === 'https') return { bearerToken: 'partner-token', allowedHosts: ['api.partner.example'] } as never;
     if (id !== 'cred_media' || kind !== 'https') throw new CredentialError(`no ${kind} credential ${id}`);
-    return { bearerToken: 'media-token' } as never;
+    return { bearerToken: 'media-token', allowedHosts: ['127.0.0.1'] } as never;
   },
 };
 
@@ -265,9 +267,15 @@ describe('adverse media', () => {
     }
     const plainHttp = await failure({ type: 'adverse_media', subject: { name: 'Rustam Karimov' } }, context(), runReport({ network: { allowList: [] } }));
     expect(plainHttp).toMatchObject({ type: 'ReportProviderNotConfigured', nonRetryable: true });
-    expect(plainHttp.message).toMatch(/https/);
+    expect(plainHttp.message).toMatch(/127\.0\.0\.1 is a loopback address/);
     const unknownCredential = await failure({ type: 'adverse_media', subject: { name: 'Rustam Karimov' }, credentialId: 'cred_gone' });
     expect(unknownCredential).toMatchObject({ type: 'CredentialError', nonRetryable: true });
+    // Another service's credential is not sent to the provider's host (finding 4): nothing reaches the provider.
+    const sentBefore = received.length;
+    const otherHost = await failure({ type: 'adverse_media', subject: { name: 'Rustam Karimov' }, credentialId: 'cred_partner' });
+    expect(otherHost).toMatchObject({ type: 'ReportProviderNotConfigured', nonRetryable: true });
+    expect(otherHost.message).toContain('credential "cred_partner" may only be sent to api.partner.example, not to 127.0.0.1');
+    expect(received.length).toBe(sentBefore);
     // An allow-list entry may be a CIDR range.
     answer = { status: 200, body: { articles: [] } };
     const inRange = await run({ type: 'adverse_media', subject: { name: 'Nobody Inparticular' } }, context(), runReport({ network: { allowList: ['127.0.0.0/8'] } }));

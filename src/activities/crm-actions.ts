@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { assertParams, callIntegration, credentialParam, HTTP_INTEGRATION_ERROR_TYPES, HTTP_INTEGRATION_POLICY, namedRecord } from '../integrations/action-support';
 import { credentialForAction } from '../credentials/action-credentials';
 import { assertEndpointAllowed } from '../integrations/endpoint-guard';
-import { updateHubspotRecord, type HubspotTarget } from '../integrations/hubspot';
+import { HUBSPOT_API_URL, updateHubspotRecord, type HubspotTarget } from '../integrations/hubspot';
 import { saveSalesforceRecord, type SalesforceTarget } from '../integrations/salesforce';
 import { updateZendeskTicket } from '../integrations/zendesk';
 import { defineAction, type ActionDefinition } from './action-definition';
@@ -114,7 +114,7 @@ export function crmActions(deps: ActionDeps): ActionDefinition<never>[] {
       const saved = await callIntegration('Salesforce', async () => {
         await assertEndpointAllowed(secret.instanceUrl, deps.network);
         if (secret.loginUrl) await assertEndpointAllowed(secret.loginUrl, deps.network);
-        return saveSalesforceRecord(secret, params.object, target, params.fields);
+        return saveSalesforceRecord(secret, params.object, target, params.fields, (url) => assertEndpointAllowed(url, deps.network));
       });
       context.log('salesforce record saved', { object: params.object, id: saved.id, created: saved.created });
       return saved;
@@ -139,8 +139,8 @@ export function crmActions(deps: ActionDeps): ActionDefinition<never>[] {
       const properties = Object.fromEntries(Object.entries(params.properties).map(([name, value]) => [name, value === null ? '' : String(value)]));
       const secret = await credentialForAction(deps.credentials, params.credential, 'hubspot');
       const updated = await callIntegration('HubSpot', async () => {
-        if (secret.basePath) await assertEndpointAllowed(secret.basePath, deps.network);
-        return updateHubspotRecord(secret, params.object, target, properties);
+        const destination = await assertEndpointAllowed(secret.basePath ?? HUBSPOT_API_URL, deps.network);
+        return updateHubspotRecord(secret, params.object, target, properties, destination);
       });
       context.log('hubspot record updated', { object: params.object, id: updated.id });
       return updated;

@@ -82,13 +82,22 @@ export function httpActions(deps: ActionDeps): ActionDefinition<never>[] {
       'an https credential (headers, bearer token, basic auth) and optionally an Idw-Signature over the body. ' +
       `Output: {status, statusText, ok, headers, body (JSON or text, at most ${MAX_RESPONSE_BYTES / 1024} KB), bodyType, truncated, url, redirects, durationMs}. ` +
       '5xx, 429 (after Retry-After), timeouts and network errors are retried; 4xx fails with HttpClientError unless failOn4xx is false. ' +
-      'Private, loopback, link-local and metadata addresses are refused (HttpRequestBlocked), also after redirects.',
+      'Private, loopback, link-local and metadata addresses are refused (HttpRequestBlocked), also after redirects. ' +
+      "A credential is only sent to the hosts in its allowedHosts, on every hop (CredentialHostNotAllowed otherwise), and a template that carries a credential keeps its URL.",
     params: httpsRequestParams,
     policy: HTTPS_REQUEST_POLICY,
     async run(params, ctx) {
       const template = params.template ? await templates.get(params.template) : undefined;
       if (params.template && !template) {
         throw ApplicationFailure.create({ type: HttpFailureType.TemplateNotFound, message: `no request template "${params.template}"`, nonRetryable: true });
+      }
+      // A template that carries a credential keeps its URL: otherwise a step could send the template's secret anywhere.
+      if (template?.credential && params.url !== undefined) {
+        throw ApplicationFailure.create({
+          type: FailureType.InvalidParams,
+          message: `https_request: url: request template "${template.id}" carries a credential, so a step cannot change its URL (give query, headers or body instead)`,
+          nonRetryable: true,
+        });
       }
       const spec = mergeRequest(template ? templateRequest(template) : undefined, stepRequest(params));
       return send(spec, ctx);
@@ -121,13 +130,14 @@ export function httpActions(deps: ActionDeps): ActionDefinition<never>[] {
     const fromCredential: Record<string, string> = mergeHeaders(secret?.headers);
     if (secret?.bearerToken) fromCredential.authorization = `Bearer ${secret.bearerToken}`;
     if (secret?.basicAuth) fromCredential.authorization = `Basic ${Buffer.from(`${secret.basicAuth.username}:${secret.basicAuth.password}`).toString('base64')}`;
+    let signature: string | undefined;
     if (spec.sign) {
       if (!spec.credential) throw invalid('sign: true needs a credential whose secret has a signingSecret');
       if (!secret?.signingSecret) {
         throw ApplicationFailure.create({ type: CREDENTIAL_FAILURE_TYPE, message: `credential "${spec.credential}" has no signingSecret, which sign: true needs`, nonRetryable: true });
       }
       // Signed at each attempt, so the timestamp is fresh and within the receiver's tolerance.
-      fromCredential[SIGNATURE_HEADER_NAME.toLowerCase()] = signBody(secret.signingSecret, body ?? Buffer.alloc(0));
+      signature = signBody(secret.signingSecret, body ?? Buffer.alloc(0));
     }
     const originOnly: Record<string, string> = {};
     for (const name of ORIGIN_ONLY_HEADERS) {
@@ -136,8 +146,11 @@ export function httpActions(deps: ActionDeps): ActionDefinition<never>[] {
         delete headers[name];
       }
     }
-    Object.assign(originOnly, fromCredential);
-    for (const name of Object.keys(fromCredential)) delete headers[name];
+    for (const name of Object.keys(fromCredential)) {
+      delete headers[name];
+      delete originOnly[name];
+    }
+    if (signature !== undefined) originOnly[SIGNATURE_HEADER_NAME.toLowerCase()] = signature;
 
     const started = Date.now();
     let response: GuardedResponse;
@@ -149,6 +162,8 @@ export function httpActions(deps: ActionDeps): ActionDefinition<never>[] {
           url: url.toString(),
           headers,
           originOnlyHeaders: originOnly,
+          // Every hop, redirects included, must go to a host the credential names.
+          ...(secret && spec.credential ? { credential: { id: spec.credential, headers: fromCredential, allowedHosts: secret.allowedHosts } } : {}),
           body,
           timeoutMs: spec.timeoutMs ?? HTTP_TIMEOUT_LIMITS.defaultMs,
           maxResponseBytes: MAX_RESPONSE_BYTES,

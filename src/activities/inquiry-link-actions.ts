@@ -130,7 +130,7 @@ export function inquiryLinkActions(deps: ActionDeps): ActionDefinition<never>[] 
             text: text === undefined ? undefined : placeLink(text, link.url, `\n\n${link.url}`),
             html: params.html === undefined ? undefined : placeLink(params.html, escapeHtml(link.url), `\n<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.url)}</a></p>`),
           },
-          { messageId: messageIdFor(context.idempotencyKey, sender.address), signal: context.signal },
+          { messageId: messageIdFor(context.idempotencyKey, sender.address), signal: context.signal, network: deps.network },
         );
       });
       context.log('inquiry link emailed', { linkId: link.linkId, messageId: sent.messageId });

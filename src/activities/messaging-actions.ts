@@ -122,7 +122,7 @@ export function messagingActions(deps: ActionDeps): ActionDefinition<never>[] {
             text: params.text,
             html: params.html,
           },
-          { messageId: messageIdFor(context.idempotencyKey, sender.address), signal: context.signal },
+          { messageId: messageIdFor(context.idempotencyKey, sender.address), signal: context.signal, network: deps.network },
         );
       });
       context.log('email sent', { messageId: sent.messageId, accepted: sent.accepted.length, rejected: sent.rejected.length });

@@ -163,7 +163,7 @@ export function reportActions(deps: ReportActionDeps): ActionDefinition<never>[]
         const auth: AdverseMediaProvider['auth'] = credentialId ? await credentialForAction(deps.credentials, credentialId, 'https') : undefined;
         normaliser ??= NameNormaliser.load();
         const result = await searchAdverseMedia(
-          { url: adverseMedia.url, auth, allowList: deps.network?.allowList, ca: deps.network?.ca, timeoutMs: adverseMedia.timeoutMs },
+          { url: adverseMedia.url, auth, credentialId, allowList: deps.network?.allowList, ca: deps.network?.ca, timeoutMs: adverseMedia.timeoutMs },
           { name: subject.name!, birthdate: subject.birthdate, country: subject.country },
           { normaliser: await normaliser, threshold: params.threshold ?? DEFAULT_THRESHOLD, limit: params.limit, signal: ctx.signal },
         );

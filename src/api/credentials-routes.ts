@@ -7,9 +7,13 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import { CREDENTIAL_KINDS, type CredentialKind } from '../credentials/kinds';
+import { credentialEndpoints } from '../credentials/endpoints';
+import { hostAllowed } from '../credentials/hosts';
+import { CREDENTIAL_KINDS, CredentialError, type CredentialKind } from '../credentials/kinds';
 import { CredentialStore, InvalidSecretError } from '../credentials/store';
-import { RequestTemplateStore, TemplateCredentialError, templateInput } from '../http/request-templates';
+import { HttpNetworkError, RequestBlockedError } from '../http/errors';
+import { NetworkGuard } from '../http/network-guard';
+import { RequestTemplateStore, TemplateCredentialError, templateInput, type TemplateInput } from '../http/request-templates';
 import type { Queryable } from '../store/db';
 import { ApiError, notFound, parseOr400, pointer } from './errors';
 
@@ -32,12 +36,71 @@ const listQuery = z.strictObject({ kind: z.enum(KINDS).optional() });
 export interface CredentialRoutesDeps {
   credentials: CredentialStore;
   db: Queryable;
+  /** The webhooks' SSRF guard (HTTP_ALLOW_LIST), which checks a credential's addresses when saved; without it only public https addresses pass. */
+  webhooks?: { guard: NetworkGuard };
 }
 
 export function credentialRoutes(deps: CredentialRoutesDeps): Router {
   const router = Router();
   const { credentials } = deps;
   const templates = new RequestTemplateStore(deps.db);
+  const guard = deps.webhooks?.guard ?? new NetworkGuard({ allowList: [] });
+
+  /**
+   * The secret, checked against its kind's schema, and every address it
+   * points a client at (base URLs, an SMTP host) checked by the SSRF guard
+   * now, as a webhook's URL is: a loopback or plain-http endpoint the
+   * allow-list does not name is refused when saved, not at the first run.
+   */
+  async function checkedSecret(kind: CredentialKind, secret: unknown): Promise<Record<string, unknown>> {
+    const parsed = CREDENTIAL_KINDS[kind].safeParse(secret);
+    if (!parsed.success) throw secretProblems(new InvalidSecretError(kind, parsed.error.issues));
+    const data = parsed.data as Record<string, unknown>;
+    const problems: { path: string; message: string }[] = [];
+    for (const endpoint of credentialEndpoints(kind, data)) {
+      const path = pointer(['secret', ...endpoint.path]);
+      let url: URL;
+      try {
+        url = new URL(endpoint.url);
+      } catch {
+        problems.push({ path, message: 'not a URL' });
+        continue;
+      }
+      try {
+        await guard.check(url);
+      } catch (err) {
+        if (err instanceof RequestBlockedError) problems.push({ path, message: err.message });
+        else if (err instanceof HttpNetworkError) {
+          // A name that does not resolve yet may later (it is checked again at every use), but only over https.
+          if (!endpoint.http || url.protocol === 'https:') continue;
+          problems.push({ path, message: `plain http is only allowed for allow-listed hosts, and ${err.message}` });
+        } else throw err;
+      }
+    }
+    if (problems.length > 0) throw new ApiError(400, 'invalid_request', `the ${kind} credential points at an address this service may not reach`, problems);
+    return data;
+  }
+
+  /** A template's URL must be one its credential may be sent to (a step cannot change it later). */
+  async function checkTemplateHost(body: TemplateInput): Promise<void> {
+    if (!body.credential) return;
+    const record = await credentials.get(body.credential);
+    // A missing or wrong-kind credential is refused by the template store with its own message.
+    if (!record || record.kind !== 'https') return;
+    let allowedHosts: readonly string[];
+    try {
+      allowedHosts = (await credentials.resolve(body.credential, 'https')).allowedHosts;
+    } catch (err) {
+      if (err instanceof CredentialError) throw new ApiError(400, 'invalid_request', 'request body is invalid', [{ path: '/credential', message: err.message }]);
+      throw err;
+    }
+    const host = new URL(body.url).hostname;
+    if (!hostAllowed(allowedHosts, host)) {
+      throw new ApiError(400, 'invalid_request', 'request body is invalid', [
+        { path: '/url', message: `credential "${body.credential}" may only be sent to ${allowedHosts.join(', ')}, not to ${host}` },
+      ]);
+    }
+  }
 
   /** The secret's problems, each with its path under /secret. */
   const secretProblems = (err: InvalidSecretError): ApiError =>
@@ -51,8 +114,9 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
   router.post('/credentials', async (req, res) => {
     const body = parseOr400(createCredentialBody, req.body, 'request body');
     if (body.secret === undefined) throw new ApiError(400, 'invalid_request', 'request body is invalid', [{ path: '/secret', message: 'a secret is required' }]);
+    const secret = await checkedSecret(body.kind, body.secret);
     try {
-      res.status(201).json(await credentials.create({ kind: body.kind, name: body.name, secret: body.secret }));
+      res.status(201).json(await credentials.create({ kind: body.kind, name: body.name, secret }));
     } catch (err) {
       if (err instanceof InvalidSecretError) throw secretProblems(err);
       throw err;
@@ -73,8 +137,11 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
   router.put('/credentials/:id', async (req, res) => {
     const body = parseOr400(updateCredentialBody, req.body, 'request body');
     if (body.secret === undefined) throw new ApiError(400, 'invalid_request', 'request body is invalid', [{ path: '/secret', message: 'a secret is required' }]);
+    const existing = await credentials.get(req.params.id);
+    if (!existing) throw notFound('credential', req.params.id);
+    const secret = await checkedSecret(existing.kind, body.secret);
     try {
-      const updated = await credentials.update(req.params.id, { secret: body.secret, name: body.name });
+      const updated = await credentials.update(req.params.id, { secret, name: body.name });
       if (!updated) throw notFound('credential', req.params.id);
       res.json(updated);
     } catch (err) {
@@ -94,6 +161,7 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
 
   router.post('/request-templates', async (req, res) => {
     const body = parseOr400(templateInput, req.body, 'request body');
+    await checkTemplateHost(body);
     res.status(201).json(await templates.create(body).catch(badCredential));
   });
 
@@ -109,6 +177,7 @@ export function credentialRoutes(deps: CredentialRoutesDeps): Router {
 
   router.put('/request-templates/:id', async (req, res) => {
     const body = parseOr400(templateInput, req.body, 'request body');
+    await checkTemplateHost(body);
     const replaced = await templates.replace(req.params.id, body).catch(badCredential);
     if (!replaced) throw notFound('request template', req.params.id);
     res.json(replaced);

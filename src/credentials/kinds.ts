@@ -6,13 +6,21 @@
  * a regional or on-premises endpoint, or a test's loopback peer.
  */
 import { z } from 'zod';
+import { allowedHostsField } from './hosts';
 
 export const smtpSecret = z.strictObject({
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
-  /** true: TLS from the first byte (465); false: STARTTLS when offered (587/25). */
+  /** true: TLS from the first byte (465); false: STARTTLS (587/25). */
   secure: z.boolean().default(false),
-  requireTLS: z.boolean().default(false),
+  /** Refuse to send at all when the server offers no STARTTLS (without `secure`). */
+  requireTLS: z.boolean().default(true),
+  /**
+   * The one way to send the user and password over a connection without
+   * TLS (a relay on a trusted network that cannot do TLS). Without it a
+   * login is only ever sent after TLS, whatever requireTLS says.
+   */
+  allowPlaintextAuth: z.boolean().default(false),
   user: z.string().optional(),
   password: z.string().optional(),
   /** A default From address. */
@@ -58,6 +66,12 @@ export const zendeskSecret = z.strictObject({
 });
 
 export const httpsSecret = z.strictObject({
+  /**
+   * The hosts this secret may be sent to (api.partner.com, *.partner.com,
+   * an IP): every hop of a request carrying it, redirects included, must go
+   * to one of them. Required: a credential without it is sent nowhere.
+   */
+  allowedHosts: allowedHostsField,
   headers: z.record(z.string(), z.string()).optional(),
   bearerToken: z.string().optional(),
   basicAuth: z.strictObject({ username: z.string(), password: z.string() }).optional(),

@@ -21,6 +21,12 @@ export const HttpFailureType = {
   RequestBlocked: 'HttpRequestBlocked',
   /** More redirects than allowed. Not retried. */
   TooManyRedirects: 'HttpTooManyRedirects',
+  /**
+   * A hop of a request carrying a credential (the first request or a
+   * redirect) goes to a host the credential's allowedHosts does not name;
+   * the credential was not sent. Not retried.
+   */
+  CredentialHostNotAllowed: 'CredentialHostNotAllowed',
   /** A step names a request template that does not exist. Not retried. */
   TemplateNotFound: 'RequestTemplateNotFound',
 } as const;
@@ -32,6 +38,7 @@ export const NON_RETRYABLE_HTTP_FAILURES: HttpFailureType[] = [
   HttpFailureType.TlsError,
   HttpFailureType.RequestBlocked,
   HttpFailureType.TooManyRedirects,
+  HttpFailureType.CredentialHostNotAllowed,
   HttpFailureType.TemplateNotFound,
 ];
 
@@ -42,6 +49,11 @@ export abstract class HttpRequestError extends Error {
 /** The destination is not one this service may reach (SSRF guard). */
 export class RequestBlockedError extends HttpRequestError {
   readonly type = HttpFailureType.RequestBlocked;
+}
+
+/** A credential would go to a host it does not allow (see src/credentials/hosts.ts). */
+export class CredentialHostError extends HttpRequestError {
+  readonly type = HttpFailureType.CredentialHostNotAllowed;
 }
 
 export class HttpTimeoutError extends HttpRequestError {

@@ -6,15 +6,20 @@
  * DNS, connecting, redirects and reading the body; the body is read up to a
  * size cap and then cut off (`truncated`).
  *
- * Headers meant for the first origin only (a credential's Authorization, a
- * body signature) are not sent to a redirect target on another origin, and
- * a redirect that turns the request into a GET drops the body with them.
+ * Headers meant for the first origin only (an Authorization the step set,
+ * a body signature) are not sent to a redirect target on another origin,
+ * and a redirect that turns the request into a GET drops the body with them.
+ *
+ * A credential's headers go with every hop, and every hop must go to one of
+ * the credential's allowed hosts: a first URL or a redirect elsewhere fails
+ * with CredentialHostError before anything is sent there.
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { HttpNetworkError, HttpRequestError, HttpTimeoutError, HttpTlsError, TooManyRedirectsError } from './errors';
+import { hostAllowed } from '../credentials/hosts';
+import { CredentialHostError, HttpNetworkError, HttpRequestError, HttpTimeoutError, HttpTlsError, TooManyRedirectsError } from './errors';
 import type { Destination, NetworkGuard, ResolvedAddress } from './network-guard';
 
 export interface GuardedRequest {
@@ -23,12 +28,21 @@ export interface GuardedRequest {
   headers: Record<string, string>;
   /** Sent only to the origin of `url`, never to a redirect target elsewhere. */
   originOnlyHeaders?: Record<string, string>;
+  /** A credential's headers and the hosts they may go to; every hop must be to one of them. */
+  credential?: CredentialHeaders;
   body?: Buffer;
   timeoutMs: number;
   maxResponseBytes: number;
   /** 0: answer a redirect as it is. */
   maxRedirects: number;
   signal?: AbortSignal;
+}
+
+export interface CredentialHeaders {
+  /** Named in errors (never the secret). */
+  id: string;
+  headers: Record<string, string>;
+  allowedHosts: readonly string[];
 }
 
 export interface GuardedResponse {
@@ -69,6 +83,7 @@ export async function sendGuarded(guard: NetworkGuard, request: GuardedRequest, 
   const deadline = Date.now() + request.timeoutMs;
   const ca = trust.ca && trust.ca.length > 0 ? [...rootCertificates, ...trust.ca] : undefined;
   const firstOrigin = new URL(request.url).origin;
+  const firstProtocol = new URL(request.url).protocol;
   let url = new URL(request.url);
   let method = request.method;
   let body = request.body;
@@ -77,8 +92,18 @@ export async function sendGuarded(guard: NetworkGuard, request: GuardedRequest, 
   for (let redirects = 0; ; redirects++) {
     let response: Omit<GuardedResponse, 'url' | 'redirects'>;
     try {
+      const credential = request.credential;
+      if (credential && !hostAllowed(credential.allowedHosts, url.hostname)) {
+        throw new CredentialHostError(
+          `credential "${credential.id}" may only be sent to ${credential.allowedHosts.join(', ')}, not to ${url.hostname}; nothing was sent there (add the host to the credential's allowedHosts if it should be)`,
+        );
+      }
+      // Nor from https down to plain http, even on an allowed (and allow-listed) host.
+      if (credential && firstProtocol === 'https:' && url.protocol !== 'https:') {
+        throw new CredentialHostError(`credential "${credential.id}" is not sent over plain http after an https request; nothing was sent there`);
+      }
       const destination = await withDeadline(guard.check(url), deadline, request.timeoutMs);
-      const sentHeaders = { ...headers, ...(url.origin === firstOrigin ? originOnly : {}) };
+      const sentHeaders = { ...headers, ...(url.origin === firstOrigin ? originOnly : {}), ...credential?.headers };
       response = await exchange(destination, { method, headers: sentHeaders, body, deadline, timeoutMs: request.timeoutMs, maxBytes: request.maxResponseBytes, ca, signal: request.signal });
     } catch (err) {
       // Say which hop failed: after a redirect it is not the URL the step gave.
@@ -174,7 +199,7 @@ function exchange(destination: Destination, ex: Exchange): Promise<Omit<GuardedR
 }
 
 /** A lookup that answers with the guard's addresses (Node asks for all of them when it tries each family in turn). */
-function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
+export function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
   return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
     if (options?.all) callback(null, addresses.map((a) => ({ address: a.address, family: a.family })));
     else callback(null, addresses[0].address, addresses[0].family);

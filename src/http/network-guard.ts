@@ -102,8 +102,8 @@ export class NetworkGuard {
     }
     const hostname = normaliseHost(url.hostname);
     const hostListed = this.hostListed(hostname);
-    // Without address entries only a listed name may use http: no need to ask DNS first.
-    if (url.protocol === 'http:' && !hostListed && this.allow.ranges.length === 0) throw plainHttp(url);
+    // Plain http to an unlisted host is refused, but the addresses are checked first: a refused
+    // address (loopback, private...) is named as such rather than hinting at https to the same place.
     let addresses: ResolvedAddress[];
     if (ipaddr.isValid(hostname)) {
       addresses = [{ address: hostname, family: ipaddr.parse(hostname).kind() === 'ipv6' ? 6 : 4 }];
@@ -111,6 +111,7 @@ export class NetworkGuard {
       try {
         addresses = await this.resolve(hostname);
       } catch (err) {
+        if (url.protocol === 'http:' && !hostListed && this.allow.ranges.length === 0) throw plainHttp(url);
         const code = (err as NodeJS.ErrnoException).code;
         throw new HttpNetworkError(`cannot resolve ${hostname}: ${code ?? (err as Error).message}`, code);
       }

@@ -43,7 +43,7 @@ export const HTTP_INTEGRATION_POLICY = integrationPolicy([T.AuthFailed, T.NotFou
 export const HTTP_INTEGRATION_ERROR_TYPES: readonly string[] = [T.RateLimited, T.Unavailable];
 
 /** SMTP: no 404, no rate-limit reply of its own, no base URL; TLS is negotiated by the action itself. */
-export const SMTP_POLICY = integrationPolicy([T.AuthFailed, T.Rejected, T.TlsFailed, T.CredentialError]);
+export const SMTP_POLICY = integrationPolicy([T.AuthFailed, T.Rejected, T.TlsFailed, T.EndpointBlocked, T.CredentialError]);
 export const SMTP_ERROR_TYPES: readonly string[] = [T.Unavailable];
 
 /** A credential id (cred_...): checked when the definition is saved; that it exists and fits, when the step runs. */

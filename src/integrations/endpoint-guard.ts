@@ -9,17 +9,21 @@
  * after DNS resolution, unless the operator's network allow-list names the
  * host or its addresses (which also permits plain http).
  *
- * One difference: the official clients resolve the name again when they
- * connect and cannot be handed the checked addresses, so a name whose DNS
- * answer changes in between (rebinding) is not caught here. Credentials are
- * created by operators, not by applicants, which keeps that risk small.
+ * The address is checked when the credential is saved (the API) and again
+ * here, before every connection. SMTP connects to exactly the checked
+ * address. The HTTP clients resolve the name again when they connect and
+ * cannot be handed the checked addresses, so a name whose DNS answer
+ * changes in between (rebinding) is not caught for them; none of them
+ * follows a redirect (each is set to refuse one), so the secret goes to
+ * the checked host or nowhere. Credentials are created by operators, not by
+ * applicants, which keeps the rebinding risk small.
  */
 import type { NetworkPolicy } from '../activities';
 import { HttpNetworkError, RequestBlockedError } from '../http/errors';
-import { NetworkGuard } from '../http/network-guard';
+import { NetworkGuard, type Destination } from '../http/network-guard';
 import { IntegrationError, IntegrationFailureType } from './errors';
 
-export async function assertEndpointAllowed(rawUrl: string, network: NetworkPolicy | undefined): Promise<void> {
+export async function assertEndpointAllowed(rawUrl: string, network: NetworkPolicy | undefined): Promise<Destination> {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -27,7 +31,7 @@ export async function assertEndpointAllowed(rawUrl: string, network: NetworkPoli
     throw new IntegrationError(IntegrationFailureType.EndpointBlocked, `"${rawUrl}" is not a URL`);
   }
   try {
-    await new NetworkGuard({ allowList: network?.allowList ?? [] }).check(url);
+    return await new NetworkGuard({ allowList: network?.allowList ?? [] }).check(url);
   } catch (err) {
     if (err instanceof RequestBlockedError) {
       throw new IntegrationError(IntegrationFailureType.EndpointBlocked, `the credential's address ${url.origin}: ${err.message}`);

@@ -43,6 +43,8 @@ export async function saveSalesforceRecord(
   objectType: string,
   target: SalesforceTarget,
   fields: Record<string, unknown>,
+  /** Checks an address the way the credential's were checked: the instance a login answers with is checked too. */
+  checkEndpoint: (url: string) => Promise<unknown> = async () => undefined,
 ): Promise<SalesforceSaved> {
   let conn: Connection;
   try {
@@ -65,6 +67,8 @@ export async function saveSalesforceRecord(
       if (LOGIN_REFUSED.test(message)) throw new IntegrationError(IntegrationFailureType.AuthFailed, `login refused: ${message}`);
       throw salesforceError(err, seen.last);
     }
+    // The login server names the instance the session token goes to next: it passes the same guard.
+    await checkEndpoint(conn.instanceUrl);
   }
 
   seen.last = undefined;

@@ -1,8 +1,12 @@
 /**
  * Sending one email over SMTP with nodemailer, with the settings of an
  * `smtp` credential: host and port, implicit TLS (`secure`) or STARTTLS
- * (used whenever the server offers it; `requireTLS` refuses to go on
- * without it), user and password, and an extra CA for a private relay.
+ * (`requireTLS`, the default, refuses to go on without it; with it off,
+ * STARTTLS is still used whenever offered), user and password, and an extra
+ * CA for a private relay. A login is never sent without TLS unless the
+ * credential says `allowPlaintextAuth: true`. The relay's host is checked
+ * by the SSRF guard (HTTP_ALLOW_LIST) and the connection goes to exactly
+ * the address checked; the certificate is still verified against the name.
  *
  * SMTP has no idempotency: a relay cannot tell a retried message from a new
  * one. What we can do is give every attempt of the same step the same
@@ -11,7 +15,11 @@
  */
 import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
+import { isIP } from 'node:net';
+import { smtpUrl } from '../credentials/endpoints';
 import type { CredentialSecret } from '../credentials/kinds';
+import type { NetworkPolicy } from '../activities';
+import { assertEndpointAllowed } from './endpoint-guard';
 import { IntegrationError, IntegrationFailureType } from './errors';
 
 export interface Mailbox {
@@ -44,12 +52,28 @@ const AUTH_REPLY_CODES = new Set([530, 534, 535, 538]);
 /** Node's codes for a server certificate it does not trust (or that does not match the host). */
 const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
 
-export async function sendEmail(secret: SmtpSecret, message: EmailMessage, options: { messageId: string; signal?: AbortSignal }): Promise<EmailSent> {
+/** Whether this credential's settings insist on TLS before anything (or before its login) is sent. */
+export function mustUseTls(secret: SmtpSecret): boolean {
+  return !secret.secure && (secret.requireTLS || (secret.user !== undefined && !secret.allowPlaintextAuth));
+}
+
+export async function sendEmail(
+  secret: SmtpSecret,
+  message: EmailMessage,
+  /** `network`: the operator's allow-list the relay's host is checked against (required, so no caller forgets it). */
+  options: { messageId: string; signal?: AbortSignal; network: NetworkPolicy | undefined },
+): Promise<EmailSent> {
+  const destination = await assertEndpointAllowed(smtpUrl(secret.host, secret.port), options.network);
+  const requireTLS = mustUseTls(secret);
+  // One of the addresses the guard checked (no second DNS answer), IPv4 first as most relays listen there;
+  // the certificate is still checked against the name.
+  const address = destination.addresses.find((a) => a.family === 4) ?? destination.addresses[0];
   const transport = nodemailer.createTransport({
-    host: secret.host,
+    host: address.address,
     port: secret.port,
+    ...(isIP(destination.hostname) ? {} : { servername: destination.hostname }),
     secure: secret.secure,
-    requireTLS: secret.requireTLS,
+    requireTLS,
     auth: secret.user ? { user: secret.user, pass: secret.password ?? '' } : undefined,
     tls: {
       minVersion: 'TLSv1.2',
@@ -106,6 +130,14 @@ export function smtpError(err: unknown): IntegrationError {
   const e = err as { code?: string; responseCode?: number; response?: string; message?: string };
   const reply = (e.response ?? e.message ?? String(err)).trim();
   const details = { status: e.responseCode, code: e.code };
+  // Before the reply codes: a refused STARTTLS carries the server's "not recognised" reply, but it is a TLS failure.
+  if (e.code === 'ETLS' && (err as { command?: string }).command === 'STARTTLS' && typeof e.responseCode === 'number') {
+    return new IntegrationError(
+      IntegrationFailureType.TlsFailed,
+      `the server did not take STARTTLS (${reply}); nothing was sent without TLS. A relay that cannot do TLS needs requireTLS: false on the credential, and allowPlaintextAuth: true to log in`,
+      details,
+    );
+  }
   if (typeof e.responseCode === 'number') {
     if (AUTH_REPLY_CODES.has(e.responseCode)) return new IntegrationError(IntegrationFailureType.AuthFailed, `the server refused the login: ${reply}`, details);
     if (e.responseCode >= 500 && e.responseCode !== 503) return new IntegrationError(IntegrationFailureType.Rejected, `the server rejected the message: ${reply}`, details);

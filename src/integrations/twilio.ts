@@ -43,6 +43,8 @@ class StepRequestClient extends RequestClient {
   override request<TData>(opts: RequestClient.RequestOptions<TData>): Promise<TwilioResponse<TData>> {
     return super.request<TData>({
       ...opts,
+      // Never follow a redirect: it would carry the account's Basic auth to wherever it points.
+      allowRedirects: false,
       uri: this.baseUrl ? rebase(opts.uri, this.baseUrl) : opts.uri,
       headers: { ...opts.headers, [TWILIO_IDEMPOTENCY_HEADER]: this.idempotencyToken },
     });

@@ -25,8 +25,10 @@ import { mentionScore } from './similarity';
 
 export interface AdverseMediaProvider {
   url: string;
-  /** The https credential's secret, for the provider's authentication. */
+  /** The https credential's secret, for the provider's authentication (sent only if its allowedHosts names the provider's host). */
   auth?: CredentialSecret<'https'>;
+  /** The credential's id, named when its allowedHosts refuses the provider. */
+  credentialId?: string;
   /**
    * The operator's network policy, as Make HTTPS Request follows it: https to
    * public addresses only, unless the allow-list names the host (an adapter
@@ -75,6 +77,7 @@ const rejected = (message: string) => new ScreeningError(ScreeningFailureType.Pr
 function providerError(err: HttpRequestError): ScreeningError {
   switch (err.type) {
     case HttpFailureType.RequestBlocked:
+    case HttpFailureType.CredentialHostNotAllowed:
       return new ScreeningError(ScreeningFailureType.ProviderNotConfigured, `the adverse media provider may not be reached: ${err.message}`);
     case HttpFailureType.Timeout:
     case HttpFailureType.NetworkError:
@@ -107,7 +110,9 @@ export async function searchAdverseMedia(
         method: 'POST',
         url: url.href,
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        originOnlyHeaders: { ...provider.auth?.headers, ...authorization },
+        ...(provider.auth
+          ? { credential: { id: provider.credentialId ?? 'of the adverse media provider', headers: { ...provider.auth.headers, ...authorization }, allowedHosts: provider.auth.allowedHosts } }
+          : {}),
         body: Buffer.from(JSON.stringify({ name: subject.name, birthdate: subject.birthdate, country: subject.country, limit: 100 })),
         timeoutMs: provider.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         maxResponseBytes: MAX_RESPONSE_BYTES,

@@ -25,14 +25,19 @@ export function salesforceError(status: number, errorCode: string, message: stri
   return { status, body: [{ message, errorCode, fields }] };
 }
 
-export async function startSalesforcePeer(org: SalesforceOrg): Promise<HttpPeer & { records: SalesforceRecords; newId(type: string): string }> {
+export async function startSalesforcePeer(
+  org: SalesforceOrg,
+): Promise<HttpPeer & { records: SalesforceRecords; newId(type: string): string; /** Set: the SOAP login names this instance instead of the peer. */ loginInstanceUrl?: string }> {
   const records: SalesforceRecords = new Map();
   const sessions = new Set([org.accessToken]);
   const newId = (type: string) => `${type === 'Account' ? '001' : type === 'Contact' ? '003' : 'a0B'}${randomBytes(8).toString('hex').slice(0, 15).toUpperCase()}`;
   let url = '';
-  const peer = await HttpPeer.start((request) => handle(request, org, records, sessions, newId, url));
+  let self: { loginInstanceUrl?: string } | undefined;
+  const peer = await HttpPeer.start((request) => handle(request, org, records, sessions, newId, url, self?.loginInstanceUrl ?? url));
   url = peer.url;
-  return Object.assign(peer, { records, newId });
+  const extended: HttpPeer & { records: SalesforceRecords; newId(type: string): string; loginInstanceUrl?: string } = Object.assign(peer, { records, newId });
+  self = extended;
+  return extended;
 }
 
 function handle(
@@ -42,9 +47,10 @@ function handle(
   sessions: Set<string>,
   newId: (type: string) => string,
   url: string,
+  loginInstanceUrl: string,
 ): PeerResponse {
   const soap = /^\/services\/Soap\/u\/([\d.]+)$/.exec(request.path);
-  if (soap && request.method === 'POST') return login(request.rawBody, org, sessions, url, soap[1]);
+  if (soap && request.method === 'POST') return login(request.rawBody, org, sessions, loginInstanceUrl, soap[1]);
 
   const token = bearerToken(request.headers);
   if (!token || !sessions.has(token)) return salesforceError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');

@@ -18,6 +18,8 @@ export interface ReceivedMessage {
   envelope: { mailFrom: string; rcptTo: string[] };
   secure: boolean;
   tlsProtocol?: string;
+  /** The name the client asked for in TLS (SNI): what it verified the certificate against. */
+  servername?: string;
   user?: string;
   authMethod?: string;
 }
@@ -27,6 +29,16 @@ export interface SmtpPeerOptions {
   password: string;
   /** TLS from the first byte (port 465 style) instead of STARTTLS. */
   implicitTls?: boolean;
+  /** A relay that offers no STARTTLS and takes AUTH in clear text (what a careless or hostile relay does). */
+  plaintextOnly?: boolean;
+}
+
+/** A login as the server received it. */
+export interface AuthAttempt {
+  username: string;
+  password: string;
+  /** Whether the connection was encrypted when the password arrived. */
+  secure: boolean;
 }
 
 function replyError(code: number, message: string): Error {
@@ -35,6 +47,8 @@ function replyError(code: number, message: string): Error {
 
 export class SmtpPeer {
   readonly messages: ReceivedMessage[] = [];
+  /** Every AUTH the server received, right or wrong: a password that reached it is in here. */
+  readonly authAttempts: AuthAttempt[] = [];
   /** Every connection the client opened, in order, with how it ended. */
   readonly connections: Array<{ at: number; deferred: boolean }> = [];
   /** Recipients answered with 550 at RCPT TO. */
@@ -67,8 +81,9 @@ export class SmtpPeer {
       key: pems.private,
       cert: pems.cert,
       authMethods: ['PLAIN', 'LOGIN'],
-      // AUTH only after TLS: a password never crosses the wire in clear text.
-      allowInsecureAuth: false,
+      // AUTH only after TLS: a password never crosses the wire in clear text (unless this peer plays a plaintext relay).
+      allowInsecureAuth: options.plaintextOnly === true,
+      ...(options.plaintextOnly ? { disabledCommands: ['STARTTLS'] } : {}),
       logger: false,
       onConnect(_session, callback) {
         const deferred = peer!.deferConnections > 0;
@@ -80,6 +95,7 @@ export class SmtpPeer {
         callback();
       },
       onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback) {
+        peer!.authAttempts.push({ username: auth.username ?? '', password: auth.password ?? '', secure: session.secure });
         if (auth.username !== options.user || auth.password !== options.password) {
           return callback(replyError(535, 'Authentication credentials invalid'));
         }
@@ -111,6 +127,7 @@ export class SmtpPeer {
                 },
                 secure: session.secure,
                 tlsProtocol: tls?.version,
+                servername: (session as { servername?: string }).servername || undefined,
                 user: session.user,
                 authMethod: peer!.authMethods.get(session.id),
               });
@@ -129,6 +146,7 @@ export class SmtpPeer {
 
   reset(): void {
     this.messages.length = 0;
+    this.authAttempts.length = 0;
     this.connections.length = 0;
     this.rejectRecipients.clear();
     this.deferConnections = 0;
