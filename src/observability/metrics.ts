@@ -81,13 +81,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (db) {
     new Gauge({
       name: 'idw_waits_open',
-      help: 'Waits runs hold now (wait subscriptions), by kind',
+      help: 'Waits runs hold now (wait subscriptions not past their default resolution time), by kind',
       labelNames: ['kind'],
       registers,
       async collect() {
         const { rows } = await db.query<{ kind: string; n: string }>(
           `SELECT CASE WHEN wait_key LIKE 'cancelOn#%' THEN 'cancel_on' ELSE 'event' END AS kind, count(*)::text AS n
-           FROM wait_subscriptions GROUP BY 1`,
+           FROM wait_subscriptions WHERE expires_at IS NULL OR expires_at > now() GROUP BY 1`,
         );
         this.reset();
         this.set({ kind: 'event' }, 0);
