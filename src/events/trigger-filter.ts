@@ -2,8 +2,8 @@
  * An event trigger's CEL filter, evaluated for the router.
  *
  * The filter is an author's expression run on the API process's thread, so
- * it runs under the CEL evaluation budget (CEL_LIMITS.evaluationSteps, a
- * count of work: at most some milliseconds, the same verdict every time).
+ * it runs under a small CEL budget (CEL_LIMITS.triggerFilterSteps, a count
+ * of work: a few milliseconds at most, the same verdict every time).
  * A filter that exceeds it, or fails otherwise, does not start a run for
  * that workflow and the event goes on to the others; the failure is
  *   - recorded in `trigger_filter_failures` (one row per event and
@@ -13,7 +13,7 @@
  * Because the verdict is the same on every try, the event is dispatched as
  * usual and never retried for it.
  */
-import { CelBudgetError, evaluateCel, toCel, type RunEvent } from '../interpreter';
+import { CEL_LIMITS, CelBudgetError, evaluateCel, toCel, type RunEvent } from '../interpreter';
 import type { Queryable } from '../store/db';
 import type { VersionRecord } from '../store/workflow-store';
 
@@ -49,7 +49,7 @@ export function triggerFilterMatches(deps: TriggerFilterDeps, version: VersionRe
   const trigger = version.definition.trigger;
   if (trigger.type !== 'event' || !trigger.filter) return true;
   try {
-    return evaluateCel(trigger.filter, { event: toCel(event), object: toCel(event.object ?? null) }) === true;
+    return evaluateCel(trigger.filter, { event: toCel(event), object: toCel(event.object ?? null) }, CEL_LIMITS.triggerFilterSteps) === true;
   } catch (err) {
     const reason: TriggerFilterFailureReason = err instanceof CelBudgetError ? 'budget' : 'error';
     const message = (err as Error).message;

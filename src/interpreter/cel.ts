@@ -27,6 +27,12 @@ export type CelVariable = (typeof CEL_VARIABLES)[number];
 export const CEL_LIMITS = {
   /** Work one evaluation may do: AST nodes evaluated plus elements and characters built by `+`. */
   evaluationSteps: 100_000,
+  /**
+   * The budget of an event trigger's filter, smaller: the router evaluates it
+   * on the API process's event loop (a few milliseconds at most), where
+   * conditions and values run on the workflow worker's threads.
+   */
+  triggerFilterSteps: 20_000,
   /** Comprehensions (`map`, `filter`, `all`, `exists`, `exists_one`) inside one another. */
   maxComprehensionNesting: 3,
   /** The range a comprehension over run data is assumed to have when the cost is estimated at save time. */
@@ -371,14 +377,14 @@ export function celComplexity(source: string, extraVariables: readonly string[] 
   return { nesting: deepest, estimatedSteps };
 }
 
-/** Why an expression is too costly to save, or undefined when it is not. */
-export function celCostProblem(source: string, extraVariables: readonly string[] = []): string | undefined {
+/** Why an expression is too costly to save under `budget`, or undefined when it is not. */
+export function celCostProblem(source: string, extraVariables: readonly string[] = [], budget: number = CEL_LIMITS.evaluationSteps): string | undefined {
   const { nesting, estimatedSteps } = celComplexity(source, extraVariables);
   if (nesting > CEL_LIMITS.maxComprehensionNesting) {
     return `comprehensions (map, filter, all, exists, exists_one) are nested ${nesting} deep; at most ${CEL_LIMITS.maxComprehensionNesting} are allowed`;
   }
-  if (estimatedSteps > CEL_LIMITS.evaluationSteps) {
-    return `the expression is estimated to need about ${estimatedSteps} evaluation steps; the budget is ${CEL_LIMITS.evaluationSteps} (lists of ${CEL_LIMITS.assumedInputRange} items assumed for run data)`;
+  if (estimatedSteps > budget) {
+    return `the expression is estimated to need about ${estimatedSteps} evaluation steps; the budget is ${budget} (lists of ${CEL_LIMITS.assumedInputRange} items assumed for run data)`;
   }
   return undefined;
 }
