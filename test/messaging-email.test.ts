@@ -301,3 +301,36 @@ describe('send_email in a run of a published workflow', () => {
     expect(await activitiesOf(h, runId)).toEqual([{ activityType: 'send_email', activityId: 'confirm', attempts: 1, outcome: 'failed' }]);
   });
 });
+
+describe('send_email: Liquid output in the html body is escaped', () => {
+  beforeAll(async () => {
+    await publishWorkflow(h, 'email_escaped', {
+      trigger: { type: 'api', inputSchema: { type: 'object', required: ['company', 'banner'], properties: { company: { type: 'string' }, banner: { type: 'string' } } } },
+      steps: [
+        {
+          id: 'notify',
+          type: 'action',
+          action: 'send_email',
+          params: {
+            credential: cred.smtp_with_from,
+            to: 'ada@example.org',
+            subject: 'New customer: {{ trigger.company }}',
+            text: 'New customer: {{ trigger.company }}',
+            html: '<p>New customer: {{ trigger.company }}</p>{{ trigger.banner | raw }}',
+          },
+        },
+      ],
+    });
+  });
+  it('arrives with the trigger\'s markup as text in the HTML, raw in the text body, and `| raw` output unescaped', async () => {
+    const runId = await startRun(h, 'email_escaped', { company: '<i>VIP</i> & co', banner: '<hr class="banner">' });
+    const run = await waitForRun(h, runId, isClosed);
+
+    expect(run.status).toBe('completed');
+    expect(starttls.messages).toHaveLength(1);
+    const { parsed } = starttls.messages[0];
+    expect(parsed.html).toBe('<p>New customer: &lt;i&gt;VIP&lt;/i&gt; &amp; co</p><hr class="banner">');
+    expect(parsed.text?.trim()).toBe('New customer: <i>VIP</i> & co');
+    expect(parsed.subject).toBe('New customer: <i>VIP</i> & co');
+  });
+});

@@ -6,13 +6,17 @@
  * (CodeFailureType): the same code on the same inputs fails the same way.
  *
  * It runs as a local activity: it is pure computation, and its deadline
- * (at most 5 s) is far inside the activity's timeout.
+ * (at most 5 s) is far inside the activity's timeout. The code runs on a
+ * worker thread of the process's pool (src/sandbox/code-pool.ts), which is
+ * terminated at the deadline, never on the event loop the worker and the
+ * API serve others from.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { z } from 'zod';
 import { FailureType, type ActionPolicy } from '../interpreter';
 import { CODE_FAILURE_TYPES, CodeFailure } from '../sandbox/errors';
-import { CODE_LIMITS, CodeSandbox } from '../sandbox/quickjs-sandbox';
+import { sharedCodePool, type CodeRunner } from '../sandbox/code-pool';
+import { CODE_LIMITS } from '../sandbox/quickjs-sandbox';
 import { defineAction, type ActionDefinition } from './action-definition';
 import type { ActionDeps } from './index';
 
@@ -32,7 +36,7 @@ export const evaluateCodeParams = z.strictObject({
   memoryMb: z.number().int().min(CODE_LIMITS.minMemoryMb).max(CODE_LIMITS.maxMemoryMb).default(CODE_LIMITS.defaultMemoryMb),
 });
 
-export function codeActions(_deps: ActionDeps, sandbox: CodeSandbox = new CodeSandbox()): ActionDefinition<never>[] {
+export function codeActions(_deps: ActionDeps, sandbox: CodeRunner = sharedCodePool()): ActionDefinition<never>[] {
   const evaluateCode = defineAction({
     name: 'evaluate_code',
     title: 'Evaluate code',

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { evaluateCel, toCel, type RunEvent } from '../interpreter';
+import type { RunEvent } from '../interpreter';
 import type { RunService } from '../runs/run-service';
 import { pickVersion } from '../runs/version-picker';
 import type { Db } from '../store/db';
@@ -22,6 +22,7 @@ import { WakeLoop } from '../store/wake-loop';
 import { WorkflowStore, type VersionRecord, type VersionRouting } from '../store/workflow-store';
 import { deliverEventSignal } from '../workflows/run-contract';
 import { EVENTS_CHANNEL, toRunEvent, toStoredEvent, type EventRow, type StoredEvent } from './outbox';
+import { triggerFilterMatches } from './trigger-filter';
 
 export interface RouterOptions {
   db: Db;
@@ -243,13 +244,6 @@ export class EventRouter {
   }
 
   private filterMatches(version: VersionRecord, event: RunEvent): boolean {
-    const trigger = version.definition.trigger;
-    if (trigger.type !== 'event' || !trigger.filter) return true;
-    try {
-      return evaluateCel(trigger.filter, { event: toCel(event), object: toCel(event.object ?? null) }) === true;
-    } catch (err) {
-      this.log(`filter of ${version.workflowId} v${version.version} failed on ${event.id}: ${(err as Error).message}; not started`);
-      return false;
-    }
+    return triggerFilterMatches({ db: this.options.db, log: this.log }, version, event);
   }
 }

@@ -7,12 +7,37 @@
  * as plain JSON (ints as numbers, timestamps as RFC 3339 strings).
  *
  * Sandbox-safe and deterministic: no clock, no I/O.
+ *
+ * Cost: every evaluation runs under a budget of CEL_LIMITS.evaluationSteps.
+ * Each AST node evaluated costs one step, and a `+` that builds a list or a
+ * string costs its length as well, so a nested comprehension or a list that
+ * doubles itself through `cel.bind` stops after a bounded amount of work
+ * with a CelBudgetError. The budget counts work, not time: the same
+ * expression on the same data stops at the same place on every replay.
+ * At save time celComplexity() refuses what is sure to be too costly (more
+ * than CEL_LIMITS.maxComprehensionNesting nested comprehensions, or an
+ * estimate above the budget).
  */
 import { Environment } from '@marcbachmann/cel-js';
 
 /** The names an expression may read. Which are bound depends on where it sits. */
 export const CEL_VARIABLES = ['trigger', 'steps', 'vars', 'run', 'event', 'object', 'now'] as const;
 export type CelVariable = (typeof CEL_VARIABLES)[number];
+
+export const CEL_LIMITS = {
+  /** Work one evaluation may do: AST nodes evaluated plus elements and characters built by `+`. */
+  evaluationSteps: 100_000,
+  /**
+   * The budget of an event trigger's filter, smaller: the router evaluates it
+   * on the API process's event loop (a few milliseconds at most), where
+   * conditions and values run on the workflow worker's threads.
+   */
+  triggerFilterSteps: 20_000,
+  /** Comprehensions (`map`, `filter`, `all`, `exists`, `exists_one`) inside one another. */
+  maxComprehensionNesting: 3,
+  /** The range a comprehension over run data is assumed to have when the cost is estimated at save time. */
+  assumedInputRange: 100,
+} as const;
 
 type Evaluator = (context: Record<string, unknown>) => unknown;
 interface CompiledCel {
@@ -32,7 +57,47 @@ function makeEnvironment(): Environment {
   env.registerFunction('age(string, string): int', (birthdate: string, at: string) => ageInYears(parseDate(birthdate), parseDate(at)));
   env.registerFunction('age(string, google.protobuf.Timestamp): int', (birthdate: string, at: Date) => ageInYears(parseDate(birthdate), at));
   env.registerFunction('age(google.protobuf.Timestamp, google.protobuf.Timestamp): int', (birthdate: Date, at: Date) => ageInYears(birthdate, at));
+  meterEvaluator(env);
   return env;
+}
+
+/**
+ * The steps left in the evaluation under way (evaluation is synchronous, so
+ * one counter serves every environment). Infinity outside evaluateCel.
+ */
+let stepsLeft = Number.POSITIVE_INFINITY;
+
+class BudgetExhausted extends Error {}
+
+interface EvaluatorInternals {
+  run(ast: { op: string; evaluate(ev: unknown, ast: unknown, ctx: unknown): unknown }, ctx: unknown): unknown;
+}
+
+/**
+ * cel-js evaluates every node below the root through its evaluator's `run`
+ * and offers no hook of its own for a cost limit. The evaluator is handed to
+ * each node it evaluates, so a probe expression whose root is replaced
+ * catches it, and its `run` is wrapped to count. An environment's clones
+ * get their own evaluator: each is metered when made.
+ */
+function meterEvaluator(env: Environment): void {
+  let evaluator: EvaluatorInternals | undefined;
+  const probe = env.parse('true') as unknown as { (ctx: unknown): unknown; ast: { evaluate: (ev: EvaluatorInternals) => unknown } };
+  probe.ast.evaluate = (ev) => {
+    evaluator = ev;
+    return true;
+  };
+  probe({});
+  if (!evaluator || typeof evaluator.run !== 'function') throw new Error('cel-js: cannot meter evaluation (evaluator not found)');
+  evaluator.run = function meteredRun(this: EvaluatorInternals, ast, ctx) {
+    if (--stepsLeft < 0) throw new BudgetExhausted('evaluation budget exhausted');
+    const result = ast.evaluate(this, ast, ctx);
+    if (ast.op === '+') {
+      if (typeof result === 'string' || Array.isArray(result)) stepsLeft -= result.length;
+      else if (result instanceof Uint8Array) stepsLeft -= result.length;
+    }
+    return result;
+  };
 }
 
 function parseDate(text: string): Date {
@@ -68,6 +133,7 @@ function environmentFor(extra: readonly string[]): { env: Environment; key: stri
   if (!env) {
     env = environment.clone();
     for (const name of names) env.registerVariable(name, 'dyn');
+    meterEvaluator(env);
     extended.set(key, env);
   }
   return { env, key };
@@ -90,6 +156,14 @@ export class CelEvaluationError extends Error {
   ) {
     super(message);
     this.name = 'CelEvaluationError';
+  }
+}
+
+/** The expression did more work than CEL_LIMITS.evaluationSteps allows. */
+export class CelBudgetError extends CelEvaluationError {
+  constructor(source: string, budget: number) {
+    super(source, `the expression needs more than its budget of ${budget} evaluation steps (nested comprehensions over large lists, or lists and strings that keep growing)`);
+    this.name = 'CelBudgetError';
   }
 }
 
@@ -132,14 +206,25 @@ export function celResultType(source: string, extraVariables: readonly string[] 
   return compileCel(source, extraVariables).type;
 }
 
-/** Evaluate against a context of CEL values (see toCel); returns JSON. Names beyond the usual roots are bound as given. */
-export function evaluateCel(source: string, celContext: Record<string, unknown>): unknown {
+/**
+ * Evaluate against a context of CEL values (see toCel); returns JSON. Names
+ * beyond the usual roots are bound as given. At most `budget` steps of work
+ * (CEL_LIMITS.evaluationSteps unless given); past it, a CelBudgetError.
+ */
+export function evaluateCel(source: string, celContext: Record<string, unknown>, budget: number = CEL_LIMITS.evaluationSteps): unknown {
   const compiled = compileCel(source, Object.keys(celContext));
   let result: unknown;
+  const outer = stepsLeft;
+  stepsLeft = budget;
   try {
     result = compiled.evaluate(celContext);
+    // Quantifiers (`exists`, `all`) swallow errors of single items, ours included: the count decides.
+    if (stepsLeft < 0) throw new BudgetExhausted('evaluation budget exhausted');
   } catch (err) {
+    if (err instanceof BudgetExhausted || stepsLeft < 0) throw new CelBudgetError(source, budget);
     throw new CelEvaluationError(source, firstLine(err));
+  } finally {
+    stepsLeft = outer;
   }
   if (result instanceof Promise) throw new CelEvaluationError(source, 'expression did not evaluate synchronously');
   return fromCel(result);
@@ -252,4 +337,54 @@ export function celReferences(source: string, extraVariables: readonly string[] 
   };
   visit(compileCel(source, extraVariables).ast, new Set());
   return { variables, steps };
+}
+
+export interface CelComplexity {
+  /** Deepest nesting of comprehensions (0 when there is none). */
+  nesting: number;
+  /** Evaluation steps the expression is estimated to need, with ranges over run data taken as CEL_LIMITS.assumedInputRange. */
+  estimatedSteps: number;
+}
+
+/**
+ * A static estimate of an expression's cost, for refusing at save time what
+ * is sure to exceed the evaluation budget: each comprehension multiplies the
+ * cost of its body by the size of its range (a list or map literal's length,
+ * else the assumed size of run data).
+ */
+export function celComplexity(source: string, extraVariables: readonly string[] = []): CelComplexity {
+  let deepest = 0;
+  const rangeOf = (node: unknown): number => {
+    if (isNode(node) && (node.op === 'list' || node.op === 'map') && Array.isArray(node.args)) return node.args.length;
+    return CEL_LIMITS.assumedInputRange;
+  };
+  const cost = (node: unknown, nesting: number): number => {
+    if (Array.isArray(node)) return node.reduce((sum: number, n) => sum + cost(n, nesting), 0);
+    if (!isNode(node)) return 0;
+    if (node.op === 'rcall' && Array.isArray(node.args)) {
+      const [method, receiver, args] = node.args as [unknown, unknown, unknown];
+      if (typeof method === 'string' && COMPREHENSION_MACROS.has(method) && Array.isArray(args) && args.length >= 2) {
+        const depth = nesting + 1;
+        deepest = Math.max(deepest, depth);
+        return 1 + cost(receiver, nesting) + rangeOf(receiver) * (1 + cost(args.slice(1), depth));
+      }
+    }
+    if (Array.isArray(node.args)) return 1 + cost(node.args, nesting);
+    if (isNode(node.args)) return 1 + cost(node.args, nesting);
+    return 1;
+  };
+  const estimatedSteps = cost(compileCel(source, extraVariables).ast, 0);
+  return { nesting: deepest, estimatedSteps };
+}
+
+/** Why an expression is too costly to save under `budget`, or undefined when it is not. */
+export function celCostProblem(source: string, extraVariables: readonly string[] = [], budget: number = CEL_LIMITS.evaluationSteps): string | undefined {
+  const { nesting, estimatedSteps } = celComplexity(source, extraVariables);
+  if (nesting > CEL_LIMITS.maxComprehensionNesting) {
+    return `comprehensions (map, filter, all, exists, exists_one) are nested ${nesting} deep; at most ${CEL_LIMITS.maxComprehensionNesting} are allowed`;
+  }
+  if (estimatedSteps > budget) {
+    return `the expression is estimated to need about ${estimatedSteps} evaluation steps; the budget is ${budget} (lists of ${CEL_LIMITS.assumedInputRange} items assumed for run data)`;
+  }
+  return undefined;
 }

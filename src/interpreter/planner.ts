@@ -12,7 +12,7 @@ import { CelEvaluationError, evaluateCel } from './cel';
 import type { Step } from './definition';
 import { parseDuration } from './duration';
 import { FailureType, StepError } from './errors';
-import { LiquidRenderError, renderLiquid } from './liquid';
+import { htmlTemplateParams, LiquidRenderError, renderLiquid } from './liquid';
 import { MAX_FOR_EACH_ITEMS } from './limits';
 import { assertNever, branchGraphId, loopGraphId, type Program } from './program';
 import type { RunData } from './run-data';
@@ -76,7 +76,7 @@ export function planStep(program: Program, stepId: string, data: RunData, nowMs:
   const scope = data.scope({ now: new Date(nowMs).toISOString() });
   switch (step.type) {
     case 'action': {
-      const params = evaluating(step.id, 'params', () => resolveValue(step.params, scope)) as Record<string, unknown>;
+      const params = evaluating(step.id, 'params', () => resolveValue(step.params, scope, htmlTemplateParams(step.action))) as Record<string, unknown>;
       return { kind: 'action', stepId: step.id, action: step.action, params };
     }
     case 'condition': {

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ActionCatalog } from './actions';
-import { CelSyntaxError, celReferences, celResultType, compileCel } from './cel';
+import { CEL_LIMITS, CelSyntaxError, celCostProblem, celReferences, celResultType, compileCel } from './cel';
 import { canCatch, definitionSchema, forEachStep, type Definition, type Step } from './definition';
 import { waitDurationProblem, parseDuration } from './duration';
 import { ERROR_KEYWORDS, MAX_STEP_ATTEMPTS, knownErrorTypes } from './failures';
@@ -36,6 +36,7 @@ export type ProblemCode =
   | 'end_in_branch'
   | 'unknown_error_type'
   | 'items_not_list'
+  | 'expression_too_costly'
   | 'out_of_range'
   | 'wrong_trigger';
 
@@ -306,7 +307,7 @@ function checkTrigger(definition: Definition, add: Add): void {
       }
       return;
     case 'event':
-      if (trigger.filter !== undefined) checkCel(trigger.filter, ['trigger', 'filter'], FILTER_VARIABLES, add);
+      if (trigger.filter !== undefined) checkCel(trigger.filter, ['trigger', 'filter'], FILTER_VARIABLES, add, undefined, CEL_LIMITS.triggerFilterSteps);
       return;
     case 'schedule':
       for (const p of timingProblems(trigger)) add(p.code, ['trigger', ...p.path], p.message);
@@ -342,7 +343,7 @@ function checkFlow(definition: Definition, add: Add): void {
 }
 
 /** Syntax and variable check of one CEL expression; false when it is unusable. */
-function checkCel(source: string, path: (string | number)[], allowed: Set<string>, add: Add, stepId?: string): boolean {
+function checkCel(source: string, path: (string | number)[], allowed: Set<string>, add: Add, stepId?: string, budget?: number): boolean {
   const loopNames = [...allowed].filter((n) => !BASE_NAMES.has(n));
   try {
     compileCel(source, loopNames);
@@ -358,6 +359,12 @@ function checkCel(source: string, path: (string | number)[], allowed: Set<string
       add('unknown_variable', path, `"${name}" is not available here; use ${[...allowed].join(', ')}`, stepId);
       return false;
     }
+  }
+  // Refused when saved rather than failing (or being cut off by the budget) on every run.
+  const costly = celCostProblem(source, loopNames, budget);
+  if (costly !== undefined) {
+    add('expression_too_costly', path, `CEL: ${costly}`, stepId);
+    return false;
   }
   return true;
 }

@@ -8,7 +8,7 @@
  * - arrays and objects: resolved member by member; anything else as it is.
  */
 import { celReferences, compileCel, evaluateCel } from './cel';
-import { compileLiquid, isLiquidTemplate, liquidStepReferences, renderLiquid } from './liquid';
+import { compileLiquid, isLiquidTemplate, liquidStepReferences, renderLiquid, type LiquidContext } from './liquid';
 
 export interface ValueScope {
   /** The run's data as JSON (for Liquid). */
@@ -40,14 +40,29 @@ export function isDynamicValue(value: unknown): boolean {
   return false;
 }
 
-export function resolveValue(value: unknown, scope: ValueScope): unknown {
+/**
+ * `htmlKeys`: top-level keys whose templates render into HTML (outputs
+ * escaped unless `| raw`), e.g. send_email's `html`.
+ */
+export function resolveValue(value: unknown, scope: ValueScope, htmlKeys: readonly string[] = []): unknown {
+  if (htmlKeys.length > 0 && value !== null && typeof value === 'object' && !Array.isArray(value) && !isCelValue(value) && !isLiteralValue(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      out[key] = resolveIn((value as Record<string, unknown>)[key], scope, htmlKeys.includes(key) ? 'html' : 'text');
+    }
+    return out;
+  }
+  return resolveIn(value, scope, 'text');
+}
+
+function resolveIn(value: unknown, scope: ValueScope, context: LiquidContext): unknown {
   if (isCelValue(value)) return evaluateCel(value.$cel, scope.cel);
   if (isLiteralValue(value)) return value.$literal;
-  if (typeof value === 'string') return isLiquidTemplate(value) ? renderLiquid(value, scope.json) : value;
-  if (Array.isArray(value)) return value.map((item) => resolveValue(item, scope));
+  if (typeof value === 'string') return isLiquidTemplate(value) ? renderLiquid(value, scope.json, context) : value;
+  if (Array.isArray(value)) return value.map((item) => resolveIn(item, scope, context));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) out[key] = resolveValue((value as Record<string, unknown>)[key], scope);
+    for (const key of Object.keys(value)) out[key] = resolveIn((value as Record<string, unknown>)[key], scope, context);
     return out;
   }
   return value;

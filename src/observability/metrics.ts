@@ -11,9 +11,13 @@
  *   waits open: a count of wait subscriptions in PostgreSQL at scrape time;
  * - events received: the API (upstream `POST /v1/events` and
  *   `POST /v1/runs/:id/events`), by outcome;
- * - HTTP requests and their latency by route; Node process metrics.
+ * - HTTP requests and their latency by route; Node process metrics;
+ * - event-trigger filters that failed or ran over their CEL budget, by
+ *   workflow and reason: the router (src/events/trigger-filter.ts), read
+ *   at scrape time.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { triggerFilterFailureCounts } from '../events/trigger-filter';
 import type { Queryable } from '../store/db';
 
 export interface Metrics {
@@ -27,6 +31,7 @@ export interface Metrics {
   eventsReceived: Counter<'source' | 'outcome'>;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
+  triggerFilterFailures: Counter<'workflow' | 'reason'>;
 }
 
 export interface MetricsOptions {
@@ -75,6 +80,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ['method', 'route'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
+    }),
+    triggerFilterFailures: new Counter({
+      name: 'idw_trigger_filter_failures_total',
+      help: 'Events an event trigger\'s filter could not decide, by workflow id and reason ("budget": over the CEL evaluation budget, "error"); that workflow was not started',
+      labelNames: ['workflow', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { workflow, reason, count } of triggerFilterFailureCounts()) this.inc({ workflow, reason }, count);
+      },
     }),
   };
   const db = options.db;

@@ -511,6 +511,25 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX wait_subscriptions_expiry ON wait_subscriptions (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    id: 16,
+    name: 'trigger filter failures: an event whose trigger filter failed or ran over its budget, per workflow',
+    sql: `
+      -- The router records here, once per event and workflow, a filter that could not decide
+      -- (over the CEL budget, or an error): that workflow was not started for the event,
+      -- the others were, and the event is not retried for it.
+      CREATE TABLE trigger_filter_failures (
+        event_id text NOT NULL,
+        workflow_id text NOT NULL,
+        version integer NOT NULL,
+        reason text NOT NULL CHECK (reason IN ('budget', 'error')),
+        message text NOT NULL,
+        failed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (event_id, workflow_id)
+      );
+      CREATE INDEX trigger_filter_failures_by_workflow ON trigger_filter_failures (workflow_id, failed_at DESC);
+    `,
+  },
 ];
 
 export async function migrate(db: Db, log?: (line: string) => void): Promise<void> {
