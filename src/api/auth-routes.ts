@@ -14,6 +14,7 @@ import { CSRF_COOKIE, csrfTokenOf, SESSION_COOKIE, SESSION_TTL_MS, SessionStore 
 import { createUserInput, UserExistsError, UserStore, type UserRecord } from '../auth/users';
 import type { Queryable } from '../store/db';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const loginBody = z.strictObject({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1000) });
 
@@ -32,7 +33,7 @@ function cookieOptions(req: Request, httpOnly: boolean): CookieOptions {
 }
 
 export function authRoutes(deps: { db: Queryable }): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const users = new UserStore(deps.db);
   const sessions = new SessionStore(deps.db);
   const keys = new ApiKeyStore(deps.db);

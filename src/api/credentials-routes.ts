@@ -12,6 +12,7 @@ import { CredentialStore, InvalidSecretError } from '../credentials/store';
 import { RequestTemplateStore, TemplateCredentialError, templateInput } from '../http/request-templates';
 import type { Queryable } from '../store/db';
 import { ApiError, notFound, parseOr400, pointer } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const KINDS = Object.keys(CREDENTIAL_KINDS) as [CredentialKind, ...CredentialKind[]];
 
@@ -35,7 +36,7 @@ export interface CredentialRoutesDeps {
 }
 
 export function credentialRoutes(deps: CredentialRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const { credentials } = deps;
   const templates = new RequestTemplateStore(deps.db);
 

@@ -95,13 +95,21 @@ function note(scan: PiiScan | undefined, id: string | undefined, field: string):
 /** Route families whose answers carry the identity platform's data (and so, PII). */
 const PII_FAMILIES = ['inquiries', 'accounts', 'cases', 'reports', 'lists', 'devices', 'objects', 'events', 'runs'];
 
-/** Whether answers on this /v1 path are masked, and which keys beyond the PII names (list items are e-mails, phones, id numbers...). */
-export function piiPolicyFor(path: string): { masked: boolean; extraKeys?: ReadonlySet<string> } {
-  const parts = path.split('/'); // ['', 'v1', family, ...]
+/**
+ * Whether answers of this /v1 route pattern are masked, and which keys
+ * beyond the PII names (list items are e-mails, phones, id numbers..., and
+ * `list.*` events carry the item's `value`).
+ */
+export function piiPolicyFor(pattern: string): { masked: boolean; extraKeys?: ReadonlySet<string> } {
+  const parts = pattern.split('/'); // ['', 'v1', family, ...]
   if (parts[1] !== 'v1') return { masked: false };
   const family = parts[2];
   if (family === 'workflows' && parts[4] === 'runs') return { masked: true };
+  // Tags on any collection answer with the object.
+  if (family === ':collection') return { masked: true };
   if (!PII_FAMILIES.includes(family)) return { masked: false };
-  if (family === 'lists' && parts[4] === 'items') return { masked: true, extraKeys: new Set(['value']) };
+  if (family === 'lists' && parts[4] === 'items') return { masked: true, extraKeys: VALUE };
+  if (family === 'events') return { masked: true, extraKeys: VALUE };
   return { masked: true };
 }
+const VALUE: ReadonlySet<string> = new Set(['value']);

@@ -8,6 +8,7 @@ import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { ulid } from 'ulid';
+import { routePatternOf } from './route-pattern';
 
 export type { Logger } from 'pino';
 
@@ -28,8 +29,13 @@ export function createLogger(options: { level?: LevelWithSilent; destination?: D
 /** A logger that writes nothing (tests, benchmarks). */
 export const silentLogger = (): Logger => pino({ level: 'silent' });
 
-/** The URL as received: inside a mounted router express shortens `req.url`, not `originalUrl`. */
-const urlOf = (req: { url?: string; originalUrl?: string }): string => redactUrl(req.originalUrl ?? req.url ?? '');
+/**
+ * What the log says of the URL: the route pattern the request matched
+ * (`/v1/lists/:id/items/:value`), never the concrete path or query, which
+ * can hold personal data (a list item's e-mail) or tokens; `[unmatched]`
+ * when no route matched.
+ */
+const urlOf = (req: object): string => routePatternOf(req) ?? '[unmatched]';
 
 /** Tokens that travel in URLs (the codec endpoint's path form, inquiry links, `?token=`) stay out of the logs. */
 export function redactUrl(url: string): string {
@@ -56,13 +62,14 @@ export function requestLogger(logger: Logger): RequestHandler {
     customSuccessMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
     customProps: (req) => {
-      const url = urlOf(req);
+      // Run and workflow ids only (never personal data), from the path as received.
+      const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
       const runId = RUN_IN_PATH.exec(url)?.[1];
       const workflowId = WORKFLOW_IN_PATH.exec(url)?.[1];
       return { ...(runId ? { runId: decodeURIComponent(runId) } : {}), ...(workflowId ? { workflowId: decodeURIComponent(workflowId) } : {}) };
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+      req: (req: { id: unknown; method: string; raw?: object }) => ({ id: req.id, method: req.method, url: req.raw ? urlOf(req.raw) : '[unmatched]' }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     // Health probes every few seconds would drown everything else.
