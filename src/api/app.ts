@@ -12,7 +12,7 @@ import type { RunService } from '../runs/run-service';
 import type { Db } from '../store/db';
 import type { WorkflowStore } from '../store/workflow-store';
 import type { ScheduleService } from '../schedules/schedule-service';
-import { guardRoutes, v1Preamble } from '../auth/access-control';
+import { guardRoutes, noAutomaticOptions, v1Preamble } from '../auth/access-control';
 import { auditRoutes } from './audit-routes';
 import { authRoutes } from './auth-routes';
 import type { Logger } from '../observability/logger';
@@ -77,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   if (deps.logger) app.use(requestLogger(deps.logger));
   if (deps.metrics) app.use(httpMetrics(deps.metrics));
+  app.use(noAutomaticOptions());
   // /healthz, /readyz, /metrics: no /v1 authentication (metrics has its own token).
   app.use(healthRoutes({ readiness: deps.readiness ?? new Readiness([postgresqlCheck(deps.db)]), metrics: deps.metrics, metricsToken: deps.metricsToken }));
   app.use(securityHeaders());

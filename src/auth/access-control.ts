@@ -276,16 +276,19 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 
-/**
- * For /v1: the cookie parser, and no automatic OPTIONS answers (express
- * would answer 200 with the methods of any path a router knows).
- */
+/** For /v1: the editor session's cookies. */
 export function v1Preamble(): RequestHandler[] {
-  return [
-    cookieParser(),
-    (req, _res, next) => {
-      if (req.method === 'OPTIONS') return next(new ApiError(404, 'not_found', `no route ${req.method} ${req.baseUrl}${req.path}`));
-      next();
-    },
-  ];
+  return [cookieParser()];
+}
+
+/**
+ * No automatic OPTIONS answers: express answers 200 with the methods of
+ * any path a router knows. Only the codec's CORS preflight (a route of its
+ * own, src/api/codec-routes.ts) takes OPTIONS. Mount first.
+ */
+export function noAutomaticOptions(): RequestHandler {
+  return (req, _res, next) => {
+    if (req.method === 'OPTIONS' && !req.path.startsWith('/codec/')) return next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+    next();
+  };
 }
