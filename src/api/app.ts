@@ -10,6 +10,8 @@ import { EventStore } from '../events/event-store';
 import type { EventRouter } from '../events/router';
 import type { RunService } from '../runs/run-service';
 import type { Db } from '../store/db';
+import type { TrustProxy } from '../config';
+import { noteRoutePattern, UNMATCHED } from '../observability/route-pattern';
 import type { WorkflowStore } from '../store/workflow-store';
 import type { ScheduleService } from '../schedules/schedule-service';
 import { guardRoutes, noAutomaticOptions, v1Preamble } from '../auth/access-control';
@@ -67,6 +69,8 @@ export interface AppDeps {
   logger?: Logger;
   /** The Temporal Web UI's remote codec endpoint, /codec/* (CODEC_TOKEN). */
   codec?: CodecRoutesOptions;
+  /** Express's "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For/-Proto are believed; default none. */
+  trustProxy?: TrustProxy;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -75,6 +79,8 @@ export function createApp(deps: AppDeps): Express {
   app.enable('case sensitive routing');
   app.enable('strict routing');
   app.disable('x-powered-by');
+  // Behind a TLS proxy: req.secure (cookies' Secure) and req.ip (the sign-in limit) from the trusted proxy's headers.
+  app.set('trust proxy', deps.trustProxy ?? false);
   if (deps.logger) app.use(requestLogger(deps.logger));
   if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.use(noAutomaticOptions());
@@ -124,7 +130,11 @@ export function createApp(deps: AppDeps): Express {
   if (deps.webhooks) app.use('/v1', webhookRoutes(deps.webhooks));
   app.use(inquiryLinkRoutes(deps));
   app.use(editorRoutes(deps.editorDir ?? DEFAULT_EDITOR_DIR));
-  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`)));
+  app.use((req, _res, next) => {
+    // A route that passed the request on (the editor's fallback) did not answer it.
+    noteRoutePattern(req, UNMATCHED);
+    next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+  });
   app.use(errorHandler);
   // Every route, found by what the router matched: principal, scope, CSRF, media type, PII masking, audit
   // (src/auth/route-scopes.ts says which scope). Throws, so the app does not start, for a route without a rule.

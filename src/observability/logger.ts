@@ -8,7 +8,7 @@ import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { ulid } from 'ulid';
-import { routePatternOf } from './route-pattern';
+import { routePatternOf, UNMATCHED } from './route-pattern';
 
 export type { Logger } from 'pino';
 
@@ -35,7 +35,7 @@ export const silentLogger = (): Logger => pino({ level: 'silent' });
  * can hold personal data (a list item's e-mail) or tokens; `[unmatched]`
  * when no route matched.
  */
-const urlOf = (req: object): string => routePatternOf(req) ?? '[unmatched]';
+const urlOf = (req: object): string => routePatternOf(req) ?? UNMATCHED;
 
 /** Tokens that travel in URLs (the codec endpoint's path form, inquiry links, `?token=`) stay out of the logs. */
 export function redactUrl(url: string): string {
@@ -44,6 +44,14 @@ export function redactUrl(url: string): string {
     .replace(/^\/inquiry-links\/[^/?]+/, '/inquiry-links/[redacted]')
     .replace(/([?&](?:token|key)=)[^&]*/gi, '$1[redacted]');
 }
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 
 const RUN_IN_PATH = /^\/v1\/runs\/([^/?]+)/;
 const WORKFLOW_IN_PATH = /^\/v1\/workflows\/([^/?]+)/;
@@ -61,15 +69,17 @@ export function requestLogger(logger: Logger): RequestHandler {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     customSuccessMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
-    customProps: (req) => {
-      // Run and workflow ids only (never personal data), from the path as received.
+    // Called when the request starts (nothing known yet) and when it ends: the route it matched, and the run and workflow ids.
+    customProps: (req, res) => {
+      if (!res.headersSent) return {};
       const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
       const runId = RUN_IN_PATH.exec(url)?.[1];
       const workflowId = WORKFLOW_IN_PATH.exec(url)?.[1];
-      return { ...(runId ? { runId: decodeURIComponent(runId) } : {}), ...(workflowId ? { workflowId: decodeURIComponent(workflowId) } : {}) };
+      return { route: urlOf(req), ...(runId ? { runId: safeDecode(runId) } : {}), ...(workflowId ? { workflowId: safeDecode(workflowId) } : {}) };
     },
     serializers: {
-      req: (req: { id: unknown; method: string; raw?: object }) => ({ id: req.id, method: req.method, url: req.raw ? urlOf(req.raw) : '[unmatched]' }),
+      // No URL here: this runs before routing; `route` (above) says which route answered.
+      req: (req: { id: unknown; method: string }) => ({ id: req.id, method: req.method }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     // Health probes every few seconds would drown everything else.

@@ -13,3 +13,6 @@ export function noteRoutePattern(req: object, pattern: string): void {
 export function routePatternOf(req: object): string | undefined {
   return PATTERNS.get(req);
 }
+
+/** What the log says for a request no route answered. */
+export const UNMATCHED = '[unmatched]';
