@@ -3,13 +3,15 @@
  * an attacker would: roles beyond the caller's scopes (6), list values in
  * events (7), personal data in the audit log and the request log (8),
  * TRUST_PROXY (11), prototype names as filter fields (12), bodies that are
- * not JSON (14).
+ * not JSON (14), personal field names and `x-pii` (9).
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { ApiKeyStore } from '../src/auth/api-keys';
-import { MASK } from '../src/auth/pii-masking';
+import { isPiiName, MASK, maskPii } from '../src/auth/pii-masking';
 import { ROLE_SCOPES } from '../src/auth/scopes';
 import { createApp, type AppDeps } from '../src/api/app';
 import { loadConfig, parseTrustProxy } from '../src/config';
@@ -233,5 +235,48 @@ describe('the audit log and refused attempts', () => {
     const weak = await keyWith(['workflows:read']);
     expect((await api(h, 'POST', '/v1/workflows', { id: 'refused_flow', name: 'x', definition: { trigger: { type: 'api' }, steps: [{ id: 'done', type: 'end' }] } }, { key: weak })).status).toBe(403);
     expect((await api(h, 'GET', '/v1/audit?target=refused_flow')).body.entries).toEqual([]);
+  });
+});
+
+describe('9: personal field names, in any case and spelling, and fields a schema marks "x-pii"', () => {
+  it('recognises names by their parts, case-insensitively, and not a thing\'s name', () => {
+    for (const name of ['name', 'Name', 'NAME', 'Email', 'EMAIL', 'applicant_email', 'applicantEmail', 'Applicant-Email', 'passport', 'Passport_Number', 'customerName', 'first_name', 'FirstName', 'dateOfBirth', 'date_of_birth', 'ssn', 'mobile', 'birthdate', 'contact_phone']) {
+      expect({ name, pii: isPiiName(name) }).toEqual({ name, pii: true });
+    }
+    for (const name of ['workflowName', 'list_name', 'stepName', 'riskScore', 'country', 'status', 'id', 'emailCount_x'.replace('_x', 'Total'), 'type']) {
+      expect({ name, pii: isPiiName(name) }).toEqual({ name, pii: false });
+    }
+  });
+
+  it("masks the trigger input of the project's own examples/screen-and-notify.json", () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '..', 'examples', 'screen-and-notify.json'), 'utf8'));
+    const props = Object.keys(example.definition.trigger.inputSchema.properties);
+    const input = Object.fromEntries(props.map((p) => [p, `value of ${p}`]));
+    const masked = maskPii({ trigger: input }, { mask: true }) as { trigger: Record<string, unknown> };
+    for (const p of props.filter((p) => p !== 'country')) expect({ p, value: masked.trigger[p] }).toEqual({ p, value: MASK });
+  });
+
+  it('accepts "x-pii": true in an input schema (a boolean only), and masks those fields wherever they appear', async () => {
+    const definition = (xPii: unknown) => ({
+      trigger: { type: 'api', inputSchema: { type: 'object', properties: { customer_ref: { type: 'string', 'x-pii': xPii }, nested: { type: 'object', properties: { loyaltyCard: { type: 'string', 'x-pii': true } } } } } },
+      steps: [{ id: 'done', type: 'end' }],
+    });
+    expect((await api(h, 'POST', '/v1/definitions/validate', definition(true))).body).toEqual({ valid: true, problems: [] });
+    expect((await api(h, 'POST', '/v1/definitions/validate', definition('yes'))).body.valid).toBe(false);
+
+    const event = { id: 'evt_xpii_1', type: 'partner.signup', data: { customerRef: 'CR-SECRET-77', nested: { LOYALTY_CARD: 'LC-SECRET-88' }, Email: 'upper@example.com', applicant_email: 'app@example.com', passport: 'P-SECRET-99', name: 'Secret Person', plan: 'gold' } };
+    expect((await api(h, 'POST', '/v1/events', event, { key: h.apiKey })).status).toBe(202);
+    const viewer = await keyWith(ROLE_SCOPES.viewer);
+    const before = await api(h, 'GET', '/v1/events?type=partner.signup', undefined, { key: viewer });
+    // Not marked yet: the schema's fields show; the built-in names do not.
+    expect(JSON.stringify(before.body)).toContain('CR-SECRET-77');
+    for (const secret of ['upper@example.com', 'app@example.com', 'P-SECRET-99', 'Secret Person']) expect(JSON.stringify(before.body)).not.toContain(secret);
+
+    expect((await api(h, 'POST', '/v1/workflows', { id: 'xpii_flow', name: 'x-pii', definition: definition(true) })).status).toBe(201);
+    const after = await api(h, 'GET', '/v1/events?type=partner.signup', undefined, { key: viewer });
+    const data = after.body.events[0].data;
+    expect(data).toEqual({ customerRef: MASK, nested: { LOYALTY_CARD: MASK }, Email: MASK, applicant_email: MASK, passport: MASK, name: MASK, plan: 'gold' });
+    const shown = await api(h, 'GET', '/v1/events?type=partner.signup');
+    expect(shown.body.events[0].data.customerRef).toBe('CR-SECRET-77');
   });
 });

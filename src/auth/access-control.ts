@@ -23,7 +23,7 @@ import { noteRoutePattern } from '../observability/route-pattern';
 import type { Queryable } from '../store/db';
 import { ApiKeyStore } from './api-keys';
 import { actorOf, type Principal } from './principal';
-import { maskPii, piiPolicyFor, type PiiScan } from './pii-masking';
+import { maskPii, piiPolicyFor, schemaPiiNames, type PiiNames, type PiiScan } from './pii-masking';
 import { ruleFor, type RouteRule, type RuleMatch } from './route-scopes';
 import { ROLE_SCOPES } from './scopes';
 import { CSRF_COOKIE, CSRF_HEADER, csrfTokenOf, SESSION_COOKIE, SessionStore } from './sessions';
@@ -203,6 +203,8 @@ export function guardRoutes(app: Express, deps: AccessControlDeps): void {
       ]);
     }
     checkBody(req, rule, now.pattern);
+    // Fields the workflows' input schemas mark "x-pii": true are masked (and their reads audited) like the built-in names.
+    if (piiPolicyFor(now.pattern).masked) res.locals.piiNames = await schemaPiiNames(deps.db);
     res.locals.principal = principal;
     now.principal = principal;
     res.locals.access = now;
@@ -222,7 +224,7 @@ export function guardRoutes(app: Express, deps: AccessControlDeps): void {
       if (body !== null && typeof body === 'object' && !Array.isArray(body)) answer = body as Record<string, unknown>;
       if (!policy.masked || res.statusCode >= 400) return json(body);
       const scan: PiiScan = { objects: new Set(), fields: new Set() };
-      const out = maskPii(body, { mask: !mayReadPii, scan, extraKeys: policy.extraKeys });
+      const out = maskPii(body, { mask: !mayReadPii, scan, extraKeys: policy.extraKeys, schemaNames: res.locals.piiNames as PiiNames | undefined });
       if (!mayReadPii) res.set('Idw-Pii', 'masked');
       else if (SAFE_METHODS.has(req.method) && scan.fields.size > 0) {
         const objects = [...scan.objects];
