@@ -11,7 +11,11 @@
  * Requests go out over node:http with the path as written: fetch would
  * resolve dot segments before sending.
  */
-import { request } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiKeyStore } from '../src/auth/api-keys';
 import { registeredRoutes } from '../src/auth/access-control';
 import { ruleFor } from '../src/auth/route-scopes';
@@ -191,5 +195,35 @@ describe("the review's reproductions (issue 13, finding 1)", () => {
     expect(masked.status).toBe(200);
     expect(masked.headers['idw-pii']).toBe('masked');
     expect(PII.filter((p) => masked.text.includes(p))).toEqual([]);
+  });
+});
+
+describe("the editor's index.html fallback", () => {
+  it('answers its own paths, never a server path written otherwise', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'editor-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>editor</title>');
+    const app = createApp({ db: h.db, eventsSigningSecret: 's', registry: h.registry, workflows: h.workflows, credentials: h.credentials, editorDir: dir } as never);
+    const server: Server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const get = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path, headers: { authorization: `Bearer ${noScopeKey}` } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await get('/workflows/kyc')).toBe(200);
+      for (const path of ['/V1/API-KEYS', '/V1/api-keys', '//v1/api-keys', '/%761/api-keys', '/v1%2Fapi-keys', '/./v1/api-keys', '/x/../v1/api-keys', '/HEALTHZ', '/Inquiry-Links/abc', '/%zz']) {
+        expect({ path, status: await get(path) }).toEqual({ path, status: 404 });
+      }
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

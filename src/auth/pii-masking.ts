@@ -172,14 +172,23 @@ const VALUE: ReadonlySet<string> = new Set(['value']);
 /**
  * The field names any workflow's schemas (drafts and published versions)
  * mark `"x-pii": true`, as `piiNameKey`s: masked like the built-in names.
- * Read afresh for each masked answer, so a field marked a moment ago is
- * never shown unmasked.
+ * Kept per database until a workflow is saved or a version published (a
+ * cheap fingerprint query says so), so a field marked a moment ago is never
+ * shown unmasked.
  */
 export async function schemaPiiNames(db: Queryable): Promise<PiiNames> {
+  const { rows: [mark] } = await db.query<{ mark: string }>(
+    `SELECT concat_ws('/', (SELECT max(updated_at) FROM workflows), (SELECT count(*) FROM workflows), (SELECT count(*) FROM workflow_versions)) AS mark`,
+  );
+  const cached = SCHEMA_NAMES.get(db);
+  if (cached && cached.mark === mark.mark) return cached.names;
   const { rows } = await db.query<{ name: string }>(
     `SELECT DISTINCT kv #>> '{}' AS name
        FROM (SELECT draft AS d FROM workflows UNION ALL SELECT definition FROM workflow_versions) s,
             LATERAL jsonb_path_query(s.d, 'lax $.**.properties.keyvalue() ? (@.value."x-pii" == true).key') AS kv`,
   );
-  return new Set(rows.map((r) => piiNameKey(r.name)));
+  const names = new Set(rows.map((r) => piiNameKey(r.name)));
+  SCHEMA_NAMES.set(db, { mark: mark.mark, names });
+  return names;
 }
+const SCHEMA_NAMES = new WeakMap<object, { mark: string; names: PiiNames }>();
