@@ -280,3 +280,18 @@ describe('9: personal field names, in any case and spelling, and fields a schema
     expect(shown.body.events[0].data.customerRef).toBe('CR-SECRET-77');
   });
 });
+
+describe('9: redaction follows the names and the schema too', () => {
+  it("nulls personal values in upstream events' data about the redacted inquiry", async () => {
+    const definition = { trigger: { type: 'api', inputSchema: { type: 'object', properties: { memberCode: { type: 'string', 'x-pii': true } } } }, steps: [{ id: 'done', type: 'end' }] };
+    expect((await api(h, 'POST', '/v1/workflows', { id: 'xpii_redact', name: 'x-pii redact', definition })).status).toBe(201);
+    const inquiry = await api(h, 'POST', '/v1/inquiries', { template: 'kyc', fields: { name_first: 'Red', email: 'red@example.com' } });
+    const event = { id: 'evt_redact_1', type: 'partner.update', objectType: 'inquiry', objectId: inquiry.body.id, data: { member_code: 'MC-SECRET-1', applicantEmail: 'red@example.com', Name: 'Red Acted', plan: 'gold' } };
+    expect((await api(h, 'POST', '/v1/events', event, { key: h.apiKey })).status).toBe(202);
+    expect((await api(h, 'POST', `/v1/inquiries/${inquiry.body.id}/redact`, {})).status).toBe(200);
+    const { rows } = await h.db.query<{ data: unknown; snapshot: unknown }>('SELECT data, snapshot FROM events WHERE id = $1', ['evt_redact_1']);
+    expect(rows[0].data).toEqual({ member_code: null, applicantEmail: null, Name: null, plan: 'gold' });
+    const all = await h.db.query<{ row: string }>('SELECT row_to_json(e)::text AS row FROM events e WHERE object_id = $1', [inquiry.body.id]);
+    expect(all.rows.filter((r) => /MC-SECRET|red@example|Red Acted/.test(r.row))).toEqual([]);
+  });
+});

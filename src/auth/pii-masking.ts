@@ -192,3 +192,25 @@ export async function schemaPiiNames(db: Queryable): Promise<PiiNames> {
   return names;
 }
 const SCHEMA_NAMES = new WeakMap<object, { mark: string; names: PiiNames }>();
+
+/**
+ * A copy of a JSON value with every value under a personal field name (or
+ * a schema's `x-pii` name) set to null: what redaction leaves of event data.
+ * `changed` says whether anything was there to remove.
+ */
+export function nullPii(value: unknown, schemaNames?: PiiNames): { value: unknown; changed: boolean } {
+  let changed = false;
+  const walk = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object' || depth > 64) return v;
+    if (Array.isArray(v)) return v.map((item) => walk(item, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(v as Record<string, unknown>)) {
+      if ((isPiiName(key) || schemaNames?.has(piiNameKey(key))) && hasValue(child)) {
+        out[key] = null;
+        changed = true;
+      } else out[key] = walk(child, depth + 1);
+    }
+    return out;
+  };
+  return { value: walk(value, 0), changed };
+}
