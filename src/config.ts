@@ -9,6 +9,7 @@
  * secrets; the embedded dev default (`npm start`) makes the missing ones once
  * under DATA_DIR.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parsePayloadKeys, type PayloadKey } from './codec/keys';
@@ -50,6 +51,13 @@ export interface Config {
   /** Bearer token of /metrics; unset: made under DATA_DIR. */
   metricsToken?: string;
   logLevel: LogLevel;
+  /**
+   * Proxies whose X-Forwarded-For/-Proto are believed (express "trust
+   * proxy"): a hop count, or addresses, CIDRs and the names loopback,
+   * linklocal, uniquelocal; false (the default): none, so a client cannot
+   * spoof its address.
+   */
+  trustProxy: TrustProxy;
   /** How long SIGTERM waits for in-flight requests and running activities. */
   shutdownGraceMs: number;
 }
@@ -84,11 +92,48 @@ export const CONFIG_VARIABLES = [
   'METRICS_TOKEN',
   'LOG_LEVEL',
   'SHUTDOWN_GRACE_MS',
+  'TRUST_PROXY',
 ] as const;
 
 /** Secrets a production deployment must set (and whose values are never echoed in errors). */
 export const PRODUCTION_SECRETS = ['EVENTS_SIGNING_SECRET', 'CREDENTIALS_KEY', 'PAYLOAD_KEYS', 'CODEC_TOKEN', 'METRICS_TOKEN'] as const;
 const SECRETS = new Set<string>([...PRODUCTION_SECRETS, 'ADMIN_PASSWORD']);
+
+/** Express's "trust proxy": false, a hop count, or the proxies' addresses. */
+export type TrustProxy = false | number | string[];
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** A CIDR or address express's proxy-addr accepts. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, more] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || more !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: unset, empty, `false` or `0`: trust no proxy. A whole number
+ * 1-10: that many hops. Else comma-separated addresses, CIDRs or the names
+ * loopback, linklocal, uniquelocal. `true` is refused: it would believe any
+ * client's X-Forwarded-For.
+ */
+export function parseTrustProxy(raw: string | undefined, ctx?: z.RefinementCtx): TrustProxy {
+  const fail = (message: string): TrustProxy => {
+    ctx?.addIssue({ code: 'custom', message });
+    return false;
+  };
+  if (raw === undefined) return false;
+  const v = raw.trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true') return fail('must name the proxies (addresses, CIDRs, loopback) or a hop count: true would believe any client\'s X-Forwarded-For');
+  if (/^\d+$/.test(v)) return Number(v) <= 10 ? Number(v) : fail('a hop count must be 1-10');
+  const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !PROXY_NAMES.has(e) && !isAddressOrCidr(e));
+  if (bad.length > 0) return fail(`must be a hop count, or addresses, CIDRs or loopback/linklocal/uniquelocal, comma-separated; not ${bad.join(', ')}`);
+  return entries;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -148,6 +193,7 @@ const envSchema = z.object({
   CODEC_TOKEN: optional(token('the Temporal Web UI sends it to /codec/*')),
   CODEC_CORS_ORIGINS: optional(list.pipe(z.array(httpUrl))),
   METRICS_TOKEN: optional(token('Prometheus sends it to /metrics')),
+  TRUST_PROXY: optional(z.string()).transform((v, ctx) => parseTrustProxy(v, ctx)),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })).transform((v) => v ?? 'info'),
   SHUTDOWN_GRACE_MS: optional(wholeNumber.transform(Number)).transform((v) => v ?? 30_000),
 });
@@ -203,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.CODEC_CORS_ORIGINS ?? (uiUrl ? [new URL(uiUrl).origin] : [`http://localhost:${e.TEMPORAL_UI_PORT}`]).concat(e.TEMPORAL_ADDRESS ? [] : [`http://127.0.0.1:${e.TEMPORAL_UI_PORT}`]),
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }

@@ -178,6 +178,7 @@ async function main(): Promise<void> {
       metricsToken,
       logger,
       codec: { codec: payloadCodec, token: codecToken, corsOrigins: config.codecCorsOrigins },
+      trustProxy: config.trustProxy,
     });
     const server = await listen(app, config.port, config.host);
     stops.push(async () => {

@@ -47,7 +47,7 @@ describe('audit entries', () => {
       actor: { kind: 'api_key', id: harnessKeyId, label: 'test harness' },
       action: 'run.cancelled',
       target: runId,
-      details: { method: 'POST', path: `/v1/runs/${runId}/cancel`, status: 202 },
+      details: { method: 'POST', path: '/v1/runs/:id/cancel', status: 202 },
     });
     expect(all.find((e) => e.action === 'run.triggered').details.id).toBe('audited_flow');
     // A family of actions.

@@ -96,7 +96,7 @@ describe('reading PII with pii:read', () => {
       actor: { kind: 'api_key', label: 'pii reader' },
       action: 'pii.read',
       target: inquiryId,
-      details: { path: `/v1/inquiries/${inquiryId}`, objects: [inquiryId], fields: expect.arrayContaining(['email', 'name_first', 'address']) },
+      details: { path: '/v1/inquiries/:id', objects: [inquiryId], fields: expect.arrayContaining(['email', 'name_first', 'address']) },
     });
     // The audit log names fields, never their values.
     expect(JSON.stringify(audit.body)).not.toMatch(/Lovelace|ada@example/);
@@ -114,7 +114,9 @@ describe('the masking walk', () => {
   const table: [string, unknown, unknown][] = [
     ['a person fields object, including country', { id: 'inq_1', fields: { email: 'a@b.c', country: 'DE', phone: null } }, { id: 'inq_1', fields: { email: MASK, country: MASK, phone: null } }],
     ['PII names anywhere, at any depth', { trigger: { payload: { applicant: { firstName: 'A', dob: '2000-01-01', riskScore: 4 } } } }, { trigger: { payload: { applicant: { firstName: MASK, dob: MASK, riskScore: 4 } } } }],
-    ['a bare country or a workflow name is not a person', { country: 'DE', name: 'kyc flow' }, { country: 'DE', name: 'kyc flow' }],
+    ['a bare country, a workflow name or a list\'s name is not a person', { country: 'DE', workflowName: 'kyc flow', list: { object: 'list', name: 'blocked' } }, { country: 'DE', workflowName: 'kyc flow', list: { object: 'list', name: 'blocked' } }],
+    // Issue 13, finding 9: a bare `name` (a trigger's `{ "name": ... }`) is a person's.
+    ['a bare name, in any case, and qualified e-mails', { name: 'Ada', Email: 'a@b.c', applicant_email: 'a@b.c', passport: 'P1' }, { name: MASK, Email: MASK, applicant_email: MASK, passport: MASK }],
     ['arrays of objects', [{ email: 'x@y.z' }, { email: null }], [{ email: MASK }, { email: null }]],
   ];
   it.each(table)('%s', (_name, input, expected) => {

@@ -11,9 +11,11 @@ import { eventRunStartCursor } from '../events/outbox';
 import type { EventRouter } from '../events/router';
 import type { RunService } from '../runs/run-service';
 import type { Db } from '../store/db';
+import type { TrustProxy } from '../config';
+import { noteRoutePattern, UNMATCHED } from '../observability/route-pattern';
 import type { WorkflowStore } from '../store/workflow-store';
 import type { ScheduleService } from '../schedules/schedule-service';
-import { accessControl } from '../auth/access-control';
+import { guardRoutes, noAutomaticOptions, v1Preamble } from '../auth/access-control';
 import { auditRoutes } from './audit-routes';
 import { authRoutes } from './auth-routes';
 import type { Logger } from '../observability/logger';
@@ -71,13 +73,21 @@ export interface AppDeps {
   codec?: CodecRoutesOptions;
   /** Reads where an API-triggered run starts counting events (default: eventRunStartCursor on `db`). */
   runStartCursor?: () => Promise<number>;
+  /** Express's "trust proxy" (TRUST_PROXY): which proxies' X-Forwarded-For/-Proto are believed; default none. */
+  trustProxy?: TrustProxy;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
+  // Before any route: the app's own router matches paths exactly too (src/api/strict-routing.ts).
+  app.enable('case sensitive routing');
+  app.enable('strict routing');
   app.disable('x-powered-by');
+  // Behind a TLS proxy: req.secure (cookies' Secure) and req.ip (the sign-in limit) from the trusted proxy's headers.
+  app.set('trust proxy', deps.trustProxy ?? false);
   if (deps.logger) app.use(requestLogger(deps.logger));
   if (deps.metrics) app.use(httpMetrics(deps.metrics));
+  app.use(noAutomaticOptions());
   // /healthz, /readyz, /metrics: no /v1 authentication (metrics has its own token).
   app.use(healthRoutes({ readiness: deps.readiness ?? new Readiness([postgresqlCheck(deps.db)]), metrics: deps.metrics, metricsToken: deps.metricsToken }));
   app.use(securityHeaders());
@@ -96,9 +106,9 @@ export function createApp(deps: AppDeps): Express {
   // The Temporal UI's codec endpoint: its own bearer token and CORS, outside /v1.
   if (deps.codec) app.use(codecRoutes(deps.codec));
 
-  // Every /v1 route: principal, scope, CSRF, PII masking, audit (src/auth/route-scopes.ts says which scope).
-  app.use('/v1', accessControl({ db: deps.db, eventsSigningSecret: deps.eventsSigningSecret }));
-  // After access control, so counts are per principal.
+  // Cookies for the editor's session; no automatic OPTIONS answers under /v1.
+  app.use('/v1', v1Preamble());
+  // Each route's guard (installed below) runs first, so counts are per principal.
   app.use(rateLimitRoutes(deps.rateLimits ?? rateLimitsFromEnv()));
   app.use('/v1', authRoutes(deps));
   app.use('/v1', auditRoutes(deps));
@@ -125,7 +135,14 @@ export function createApp(deps: AppDeps): Express {
   if (deps.webhooks) app.use('/v1', webhookRoutes(deps.webhooks));
   app.use(inquiryLinkRoutes(deps));
   app.use(editorRoutes(deps.editorDir ?? DEFAULT_EDITOR_DIR));
-  app.use((req, _res, next) => next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`)));
+  app.use((req, _res, next) => {
+    // A route that passed the request on (the editor's fallback) did not answer it.
+    noteRoutePattern(req, UNMATCHED);
+    next(new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+  });
   app.use(errorHandler);
+  // Every route, found by what the router matched: principal, scope, CSRF, media type, PII masking, audit
+  // (src/auth/route-scopes.ts says which scope). Throws, so the app does not start, for a route without a rule.
+  guardRoutes(app, { db: deps.db, eventsSigningSecret: deps.eventsSigningSecret });
   return app;
 }

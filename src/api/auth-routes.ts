@@ -8,12 +8,13 @@ import { Router, type CookieOptions, type Request, type Response } from 'express
 import { z } from 'zod';
 import { AuditLog } from '../audit/audit-log';
 import { ApiKeyStore } from '../auth/api-keys';
-import { anonymous, principalOf } from '../auth/principal';
-import { scopeSchema } from '../auth/scopes';
+import { anonymous, principalOf, type Principal } from '../auth/principal';
+import { ROLE_SCOPES, scopeSchema, type Role } from '../auth/scopes';
 import { CSRF_COOKIE, csrfTokenOf, SESSION_COOKIE, SESSION_TTL_MS, SessionStore } from '../auth/sessions';
 import { createUserInput, UserExistsError, UserStore, type UserRecord } from '../auth/users';
 import type { Queryable } from '../store/db';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const loginBody = z.strictObject({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1000) });
 
@@ -32,7 +33,7 @@ function cookieOptions(req: Request, httpOnly: boolean): CookieOptions {
 }
 
 export function authRoutes(deps: { db: Queryable }): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const users = new UserStore(deps.db);
   const sessions = new SessionStore(deps.db);
   const keys = new ApiKeyStore(deps.db);
@@ -98,8 +99,22 @@ export function authRoutes(deps: { db: Queryable }): Router {
     res.json(revoked);
   });
 
+  /** Nobody makes (or re-enables, or disables) a user whose role holds scopes they do not: the same rule as for keys. */
+  function checkRoleWithin(principal: Principal, role: Role, path: string): void {
+    const beyond = ROLE_SCOPES[role].filter((s) => !principal.scopes.includes(s));
+    if (beyond.length > 0) {
+      throw new ApiError(
+        403,
+        'forbidden',
+        `the role ${role} holds scopes you do not: ${beyond.join(', ')}`,
+        beyond.map((s) => ({ path, message: `you do not hold ${s}`, code: 'missing_scope' })),
+      );
+    }
+  }
+
   router.post('/users', async (req, res) => {
     const body = parseOr400(createUserInput, req.body, 'request body');
+    checkRoleWithin(principalOf(res)!, body.role, '/role');
     try {
       res.status(201).json(presentUser(await users.create(body)));
     } catch (err) {
@@ -117,6 +132,9 @@ export function authRoutes(deps: { db: Queryable }): Router {
       const id = String(req.params.id);
       const principal = principalOf(res)!;
       if (disabled && principal.kind === 'user' && principal.id === id) throw new ApiError(409, 'cannot_disable_self', 'you cannot disable yourself');
+      const target = await users.get(id);
+      if (!target) throw notFound('user', id);
+      checkRoleWithin(principal, target.role, '');
       const user = await users.setDisabled(id, disabled);
       if (!user) throw notFound('user', id);
       res.json(presentUser(user));

@@ -17,6 +17,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import { bearerToken, tokenMatches } from '../observability/tokens';
 import { ApiError, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 export interface CodecRoutesOptions {
   codec: PayloadCodec;
@@ -46,7 +47,7 @@ function toJson(p: Payload): { metadata: Record<string, string>; data?: string }
 }
 
 export function codecRoutes(options: CodecRoutesOptions): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const allowCors = cors({
     origin: options.corsOrigins,
     methods: ['POST', 'OPTIONS'],

@@ -16,6 +16,7 @@ import { NetworkGuard } from '../http/network-guard';
 import { RequestTemplateStore, TemplateCredentialError, templateInput, type TemplateInput } from '../http/request-templates';
 import type { Queryable } from '../store/db';
 import { ApiError, notFound, parseOr400, pointer } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const KINDS = Object.keys(CREDENTIAL_KINDS) as [CredentialKind, ...CredentialKind[]];
 
@@ -41,7 +42,7 @@ export interface CredentialRoutesDeps {
 }
 
 export function credentialRoutes(deps: CredentialRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const { credentials } = deps;
   const templates = new RequestTemplateStore(deps.db);
   const guard = deps.webhooks?.guard ?? new NetworkGuard({ allowList: [] });

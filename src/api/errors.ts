@@ -3,6 +3,7 @@
  * code. Every detail names the JSON Pointer of what is wrong.
  */
 import type { ErrorRequestHandler } from 'express';
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import type { z } from 'zod';
 import { isDependencyUnavailable } from '../store/unavailable';
 
@@ -54,7 +55,14 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     return;
   }
   if (e.type === 'entity.parse.failed') {
-    res.status(400).json({ error: { code: 'invalid_json', message: `request body is not valid JSON: ${e.message}` } });
+    const at = jsonErrorPosition(e.message ?? '', typeof (err as { body?: unknown }).body === 'string' ? (err as { body: string }).body : '');
+    res.status(400).json({
+      error: {
+        code: 'invalid_json',
+        message: `request body is not valid JSON: it breaks at line ${at.line}, column ${at.column} (offset ${at.offset})`,
+        details: [{ path: '', message: e.message ?? 'invalid JSON', code: 'invalid_json', ...at }],
+      },
+    });
     return;
   }
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
@@ -71,3 +79,20 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   console.error('[api] unexpected error', err);
   res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
 };
+
+/**
+ * Where a body stopped being JSON, as a 0-based offset and a 1-based line
+ * and column: the first error jsonc-parser's strict scan finds (JSON.parse
+ * names no position for some errors), else the position JSON.parse names,
+ * else the end of the body (it ended too soon).
+ */
+export function jsonErrorPosition(message: string, body: string): { offset: number; line: number; column: number } {
+  const errors: ParseError[] = [];
+  parseJsonc(body, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const named = /at position (\d+)/.exec(message);
+  const offset = Math.min(errors.length > 0 ? errors[0].offset : named ? Number(named[1]) : body.length, body.length);
+  const before = body.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+  return { offset, line, column };
+}

@@ -11,6 +11,7 @@ import type { EventStore } from '../events/event-store';
 import type { EventRouter } from '../events/router';
 import { SIGNATURE_HEADER, verifySignature } from '../events/signature';
 import { ApiError, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const eventBody = z.strictObject({
   id: z.string().min(1).max(200),
@@ -39,7 +40,7 @@ export interface EventRoutesDeps {
 }
 
 export function eventRoutes(deps: EventRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
 
   router.post('/events', async (req, res) => {
     const raw = (req as Request & { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0);

@@ -13,6 +13,7 @@ import type { Metrics } from '../observability/metrics';
 import { bearerToken, tokenMatches } from '../observability/tokens';
 import type { Queryable } from '../store/db';
 import { ApiError, errorHandler } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 export interface ReadinessCheck {
   name: string;
@@ -86,7 +87,7 @@ export interface HealthRoutesOptions {
 }
 
 export function healthRoutes(options: HealthRoutesOptions): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   router.use((_req, res, next) => {
     // While draining, keep-alive connections close after their current request.
     if (options.readiness.draining) res.setHeader('connection', 'close');

@@ -13,6 +13,7 @@ import { lookUpLink, submitInquiryLink } from '../inquiry-links/links';
 import { FORM_FIELDS, formPage, goneLinkPage, thankYouPage, unknownLinkPage, type FormFieldName } from '../inquiry-links/page';
 import { birthdateSchema, countryCodeSchema, emailSchema, IllegalTransitionError, ObjectRedactedError, phoneSchema, type PersonFieldsInput } from '../objects';
 import type { Db } from '../store/db';
+import { STRICT_ROUTING } from './strict-routing';
 
 export interface InquiryLinkRoutesDeps {
   db: Db;
@@ -57,7 +58,7 @@ function typedValues(body: unknown): Partial<Record<FormFieldName, string>> {
 }
 
 export function inquiryLinkRoutes(deps: InquiryLinkRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   // Only this page takes form posts; the rest of the service speaks JSON.
   router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
 

@@ -21,6 +21,7 @@ import { Router, type RequestHandler } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import helmet from 'helmet';
 import { ApiError } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 export interface RateLimits {
   /** `POST /v1/workflows/:id/runs` per caller per minute; 0 turns the limit off. */
@@ -115,7 +116,7 @@ function callerLimiter(what: string, perWindow: number, windowMs: number): Reque
  * principal is known) and before the routes themselves.
  */
 export function rateLimitRoutes(limits: RateLimits = DEFAULT_RATE_LIMITS): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const windowMs = limits.windowMs ?? 60_000;
   if (limits.triggersPerMinute > 0) router.post('/v1/workflows/:id/runs', callerLimiter('run triggers', limits.triggersPerMinute, windowMs));
   if (limits.eventsPerMinute > 0) router.post('/v1/events', callerLimiter('events', limits.eventsPerMinute, windowMs));

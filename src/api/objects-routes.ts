@@ -70,6 +70,7 @@ import {
 } from '../objects';
 import type { Db, Queryable } from '../store/db';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 export interface ObjectRoutesDeps {
   db: Db;
@@ -102,7 +103,7 @@ async function changeTagOf(tx: Queryable, type: ObjectType, id: string, tag: str
 }
 
 export function objectRoutes(deps: ObjectRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
 
   async function write<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     try {

@@ -6,6 +6,7 @@ import { eventTypeSchema, type RunState } from '../interpreter';
 import { secretValuesOf } from '../runs/redact';
 import { RunNotActiveError, RunNotFoundError, RunNotRetryableError, type RunService } from '../runs/run-service';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const runIdSchema = z.string().regex(/^run_[a-z0-9_-]{1,200}$/);
 
@@ -71,7 +72,7 @@ async function credentialSecrets(credentials: CredentialStore, inputs: unknown[]
 }
 
 export function runRoutes(runs: RunService, deps: { credentials?: CredentialStore } = {}): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
 
   router.get('/runs', async (req, res) => {
     const q = parseOr400(listQuery, req.query, 'query string');

@@ -13,6 +13,7 @@ import type { ActionRegistry } from '../activities/registry';
 import type { RunService } from '../runs/run-service';
 import type { WorkflowStore } from '../store/workflow-store';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 /** The version number test runs of a draft carry (published versions start at 1). */
 export const DRAFT_VERSION = 0;
@@ -23,7 +24,7 @@ const testRunBody = z.strictObject({
 });
 
 export function testRunRoutes(deps: { workflows: WorkflowStore; runs: RunService; registry: ActionRegistry }): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
 
   router.post('/workflows/:id/test-runs', async (req, res) => {
     const body = parseOr400(testRunBody, req.body ?? {}, 'request body');

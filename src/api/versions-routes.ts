@@ -15,6 +15,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { VersionConflictError, type WorkflowRecord, type WorkflowStore } from '../store/workflow-store';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const rollbackBody = z.strictObject({ version: z.number().int().min(1) });
 const rolloutBody = z.strictObject({
@@ -43,7 +44,7 @@ export function presentRouting(w: WorkflowRecord) {
 }
 
 export function versionRoutes(deps: VersionRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
 
   async function existing(id: string): Promise<WorkflowRecord> {
     const workflow = await deps.workflows.get(id);

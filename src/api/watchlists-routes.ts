@@ -25,6 +25,7 @@ import {
 } from '../screening';
 import type { Db } from '../store/db';
 import { ApiError, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 /** The whole OFAC SDN set is about 5 MB; OpenSanctions' PEP export several times that. */
 const CSV_BODY_LIMIT = '200mb';
@@ -68,7 +69,7 @@ function asApiError(err: unknown): unknown {
 
 export function watchlistRoutes(deps: { db: Db }): Router {
   const { db } = deps;
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   // The app's JSON parser leaves other content types alone; a CSV upload is read here, with its own limit.
   const csvBody = express.text({ type: ['text/csv', 'text/plain'], limit: CSV_BODY_LIMIT });
 

@@ -5,12 +5,13 @@
  * deliveries, with every attempt, can be read and replayed.
  * All of it needs the `webhooks:manage` scope.
  */
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { HttpNetworkError, RequestBlockedError } from '../http/errors';
 import type { Webhooks } from '../webhooks';
 import { eventPatternSchema } from '../webhooks';
 import { ApiError, notFound, parseOr400 } from './errors';
+import { STRICT_ROUTING } from './strict-routing';
 
 const urlSchema = z
   .string()
@@ -41,21 +42,11 @@ const deliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
-const SCOPE = 'webhooks:manage';
 
 /** The auth layer's route table asks for the scope too; this holds even where a route is missing from it. */
-function requireScope(res: Response): void {
-  const principal = res.locals.principal as { scopes?: string[] } | undefined;
-  if (!principal) throw new ApiError(401, 'unauthenticated', 'sign in or send an API key');
-  if (!principal.scopes?.includes(SCOPE)) throw new ApiError(403, 'forbidden', `this needs the ${SCOPE} scope`, [{ path: '/', message: `missing scope ${SCOPE}` }]);
-}
-
 export function webhookRoutes(webhooks: Webhooks): Router {
-  const router = Router();
-  router.use(['/webhooks', '/webhook-deliveries'], (_req, res, next) => {
-    requireScope(res);
-    next();
-  });
+  const router = Router(STRICT_ROUTING);
+  // Scope webhooks:manage on every route: the access guard (src/auth/route-scopes.ts).
 
   /** The SSRF guard's verdict now, so a subscriber on a private address is refused when saved, not at its first event. */
   async function checkDestination(url: string): Promise<void> {

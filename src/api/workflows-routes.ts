@@ -16,6 +16,7 @@ import { ApiError, notFound, parseOr400, type ErrorDetail } from './errors';
 import { versionRoutes } from './versions-routes';
 import { scheduleRoutes } from '../schedules/schedule-routes';
 import type { ScheduleService } from '../schedules/schedule-service';
+import { STRICT_ROUTING } from './strict-routing';
 
 const workflowIdSchema = z.string().regex(/^[a-z][a-z0-9_-]{2,63}$/, 'ids are 3-64 lowercase letters, digits, _ or -, starting with a letter');
 
@@ -53,7 +54,7 @@ function problemDetails(problems: Problem[], prefix: string): ErrorDetail[] {
 }
 
 export function workflowRoutes(deps: WorkflowRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
   const schedules = deps.schedules;
   router.use(versionRoutes({ workflows: deps.workflows, onLiveVersionChanged: schedules ? async (id) => void (await schedules.syncReporting(id)) : undefined }));
   router.use(scheduleRoutes(deps));

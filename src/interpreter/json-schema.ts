@@ -12,6 +12,8 @@ const DRAFT_07 = /json-schema\.org\/draft-07\/schema/;
 function makeAjv<T extends Ajv07>(AjvClass: new (opts: object) => T): T {
   const ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: true });
   addFormats(ajv as unknown as Ajv07);
+  // `"x-pii": true` marks a field as personal data: masked for readers without pii:read (src/auth/pii-masking.ts). Must be a boolean.
+  (ajv as unknown as Ajv07).addKeyword({ keyword: 'x-pii', schemaType: 'boolean', metaSchema: { type: 'boolean' } });
   return ajv;
 }
 

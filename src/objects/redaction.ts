@@ -2,11 +2,13 @@
  * Redaction: removing a person's data for good. The fields are deleted from
  * the row (not flagged or masked), and every event already written about
  * the object has the same fields nulled in its snapshot, because the
- * outbox keeps old snapshots and they hold the same PII. Event data never
- * carries field values (only names), so the snapshots are all there is to
- * scrub. Redacting an account redacts each of its inquiries the same way,
+ * outbox keeps old snapshots and they hold the same PII. The platform's own
+ * event data carries field names only, but an upstream sender's may carry
+ * values: those under a personal field name, or a name a workflow's schema
+ * marks `"x-pii": true`, are nulled too. Redacting an account redacts each of its inquiries the same way,
  * in the same transaction.
  */
+import { nullPii, schemaPiiNames } from '../auth/pii-masking';
 import type { Queryable } from '../store/db';
 import { InvalidReferenceError } from './errors';
 import { objectTypeOf } from './ids';
@@ -45,6 +47,7 @@ async function redactOne(tx: Queryable, type: PersonType, id: string, names: Per
   // "Redacted" as a state means everything was asked for: a targeted clean-up of one field does not close the record.
   const full = PII_FIELDS.every((name) => names.includes(name));
   await scrubEventSnapshots(tx, id, names);
+  await scrubEventData(tx, id);
 
   // Asked again for what is gone already: the scrub above is enough, nothing new to announce.
   if (object.redactedAt) return { object, events: [] };
@@ -63,4 +66,14 @@ async function scrubEventSnapshots(tx: Queryable, objectId: string, names: Perso
      WHERE object_id = $1 AND jsonb_typeof(snapshot->'fields') = 'object'`,
     [objectId, nulls],
   );
+}
+
+/** Null personal values in the data of every event about this object (upstream senders put what they like there). */
+async function scrubEventData(tx: Queryable, objectId: string): Promise<void> {
+  const schemaNames = await schemaPiiNames(tx);
+  const { rows } = await tx.query<{ id: string; data: unknown }>(`SELECT id, data FROM events WHERE object_id = $1 AND data IS NOT NULL`, [objectId]);
+  for (const row of rows) {
+    const scrubbed = nullPii(row.data, schemaNames);
+    if (scrubbed.changed) await tx.query(`UPDATE events SET data = $2::jsonb WHERE id = $1`, [row.id, JSON.stringify(scrubbed.value)]);
+  }
 }

@@ -8,6 +8,7 @@ import type { RequestHandler } from 'express';
 import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { ulid } from 'ulid';
+import { routePatternOf, UNMATCHED } from './route-pattern';
 
 export type { Logger } from 'pino';
 
@@ -28,8 +29,13 @@ export function createLogger(options: { level?: LevelWithSilent; destination?: D
 /** A logger that writes nothing (tests, benchmarks). */
 export const silentLogger = (): Logger => pino({ level: 'silent' });
 
-/** The URL as received: inside a mounted router express shortens `req.url`, not `originalUrl`. */
-const urlOf = (req: { url?: string; originalUrl?: string }): string => redactUrl(req.originalUrl ?? req.url ?? '');
+/**
+ * What the log says of the URL: the route pattern the request matched
+ * (`/v1/lists/:id/items/:value`), never the concrete path or query, which
+ * can hold personal data (a list item's e-mail) or tokens; `[unmatched]`
+ * when no route matched.
+ */
+const urlOf = (req: object): string => routePatternOf(req) ?? UNMATCHED;
 
 /** Tokens that travel in URLs (the codec endpoint's path form, inquiry links, `?token=`) stay out of the logs. */
 export function redactUrl(url: string): string {
@@ -38,6 +44,14 @@ export function redactUrl(url: string): string {
     .replace(/^\/inquiry-links\/[^/?]+/, '/inquiry-links/[redacted]')
     .replace(/([?&](?:token|key)=)[^&]*/gi, '$1[redacted]');
 }
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
 
 const RUN_IN_PATH = /^\/v1\/runs\/([^/?]+)/;
 const WORKFLOW_IN_PATH = /^\/v1\/workflows\/([^/?]+)/;
@@ -55,14 +69,17 @@ export function requestLogger(logger: Logger): RequestHandler {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     customSuccessMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${urlOf(req)} ${res.statusCode}`,
-    customProps: (req) => {
-      const url = urlOf(req);
+    // Called when the request starts (nothing known yet) and when it ends: the route it matched, and the run and workflow ids.
+    customProps: (req, res) => {
+      if (!res.headersSent) return {};
+      const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '';
       const runId = RUN_IN_PATH.exec(url)?.[1];
       const workflowId = WORKFLOW_IN_PATH.exec(url)?.[1];
-      return { ...(runId ? { runId: decodeURIComponent(runId) } : {}), ...(workflowId ? { workflowId: decodeURIComponent(workflowId) } : {}) };
+      return { route: urlOf(req), ...(runId ? { runId: safeDecode(runId) } : {}), ...(workflowId ? { workflowId: safeDecode(workflowId) } : {}) };
     },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+      // No URL here: this runs before routing; `route` (above) says which route answered.
+      req: (req: { id: unknown; method: string }) => ({ id: req.id, method: req.method }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     // Health probes every few seconds would drown everything else.

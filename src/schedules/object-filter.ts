@@ -93,8 +93,9 @@ const REPORTABLE: ReadonlySet<RecurringObjectType> = new Set(['inquiry', 'accoun
 
 /** The field a filter names, or undefined when the type has no such field. */
 export function fieldSpec(type: RecurringObjectType, field: string): FieldSpec | undefined {
-  const own = FILTER_FIELDS[type][field];
-  if (own) return own;
+  // Own properties only: a field named "constructor" or "__proto__" is not a field (it would be Object.prototype's).
+  const fields = FILTER_FIELDS[type];
+  if (Object.hasOwn(fields, field)) return fields[field];
   if (PERSON_FIELD_TYPES.has(type) && PERSON_FIELD_PATH.test(field)) {
     const path = field.slice('fields.'.length).split('.');
     return { kind: 'text', sql: path.length === 1 ? `(o.fields ->> '${path[0]}')` : `(o.fields #>> '{${path.join(',')}}')` };

@@ -15,6 +15,7 @@ import type { RunService } from '../runs/run-service';
 import type { WorkflowStore } from '../store/workflow-store';
 import { ApiError, notFound, parseOr400 } from '../api/errors';
 import { NoScheduleError, type ScheduleService } from './schedule-service';
+import { STRICT_ROUTING } from '../api/strict-routing';
 
 const noteBody = z.strictObject({ note: z.string().trim().min(1).max(500).optional() });
 const manualRunBody = z.strictObject({
@@ -32,7 +33,7 @@ export interface ScheduleRoutesDeps {
 }
 
 export function scheduleRoutes(deps: ScheduleRoutesDeps): Router {
-  const router = Router();
+  const router = Router(STRICT_ROUTING);
 
   async function existing(id: string) {
     const workflow = await deps.workflows.get(id);
