@@ -9,7 +9,8 @@
  *
  * Environment: BENCH_TEMPORAL_ADDRESS, BENCH_TASK_QUEUE, BENCH_SECRET,
  * BENCH_PAYLOAD_KEYS (as PAYLOAD_KEYS: payloads are encrypted, as deployed),
- * BENCH_WORKER_OPTIONS (JSON, extra worker options).
+ * BENCH_WORKER_OPTIONS (JSON, extra worker options), BENCH_DATABASE_URL (a
+ * PostgreSQL server to use instead of embedded PGlite; a fresh schema, dropped after).
  */
 import { eventRunStartCursor } from '../src/events/outbox';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +26,7 @@ import { SCOPES } from '../src/auth/scopes';
 import { CredentialStore } from '../src/credentials/store';
 import { EventRouter } from '../src/events/router';
 import { RunService } from '../src/runs/run-service';
-import { openPglite } from '../src/store/db';
+import { connectPostgres, openPglite } from '../src/store/db';
 import { migrate } from '../src/store/migrations';
 import { WorkflowStore } from '../src/store/workflow-store';
 import { createRunWorker } from '../src/worker/create-worker';
@@ -56,7 +57,9 @@ async function main(): Promise<void> {
   const secret = process.env.BENCH_SECRET!;
   const extra = JSON.parse(process.env.BENCH_WORKER_OPTIONS ?? '{}') as Partial<WorkerOptions>;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const db = await openPglite();
+  // npm start's embedded default, or a real PostgreSQL server (BENCH_DATABASE_URL) in a schema of its own.
+  const schema = `bench_${Date.now().toString(36)}`;
+  const db = process.env.BENCH_DATABASE_URL ? await connectPostgres({ url: process.env.BENCH_DATABASE_URL, schema, max: 10 }) : await openPglite();
   await migrate(db);
   // A throwaway key: this database lives only in memory.
   const credentials = new CredentialStore(db, randomBytes(32));
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
     await running;
     await nativeConnection.close();
     await connection.close();
+    if (process.env.BENCH_DATABASE_URL) await db.exec(`DROP SCHEMA "${schema}" CASCADE`).catch(() => undefined);
     await db.close();
   };
 
@@ -126,6 +130,8 @@ async function main(): Promise<void> {
             definition: version.definition,
             actionPolicies: registry.policiesFor(version.definition),
             trigger: { type: 'api', payload: message.payload },
+            // As RunService gives it: where the run's waits start counting.
+            eventCursor: await eventRunStartCursor(db),
           };
           return input;
         }

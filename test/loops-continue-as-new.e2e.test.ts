@@ -109,7 +109,7 @@ describe('a polling loop', () => {
       definition: live.definition,
       actionPolicies: h.registry.policiesFor(live.definition),
       trigger: { type: 'api', payload: {} },
-      continueAsNewAfterEvents: 40,
+      continueAsNewAfterEvents: 25,
     };
     const memo: RunMemo = { workflowId: 'poll_timer', version: live.version, triggerType: 'api', startedAt: new Date().toISOString() };
     await h.client.workflow.start(RUN_WORKFLOW_TYPE, { taskQueue: h.taskQueue, ...runStart(input, memo) });

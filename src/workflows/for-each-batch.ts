@@ -9,12 +9,11 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import { RunData, buildProgram, getStep, loopGraphId, type Command } from '../interpreter';
 import { EventInbox } from './event-inbox';
-import { patchesAtStart, GraphRunner, itemFailed } from './graph-runner';
+import { GraphRunner, itemFailed } from './graph-runner';
 import { historyIsLong } from './history-limits';
 import { deliverEventSignal, type ForEachBatchInput, type ForEachBatchResult, type ItemError } from './run-contract';
 
 export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBatchResult> {
-  const allPatches = patchesAtStart() > 0;
   const program = buildProgram(input.definition);
   const step = getStep(program, input.stepId);
   if (step.type !== 'for_each') throw ApplicationFailure.nonRetryable(`step "${input.stepId}" is not a for_each`, 'InvalidBatch');
@@ -28,7 +27,6 @@ export async function forEachBatch(input: ForEachBatchInput): Promise<ForEachBat
     inbox,
     showCurrent: () => undefined,
     continueAsNewAfterEvents: input.continueAsNewAfterEvents,
-    patchesAtStart: allPatches,
   });
   const command: Extract<Command, { kind: 'for_each' }> = {
     kind: 'for_each',

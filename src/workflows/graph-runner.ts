@@ -71,33 +71,14 @@ import {
   type RunResult,
 } from './run-contract';
 
-/** Marks runs whose action steps are retried by the workflow, attempt by attempt (so the state shows attempts). */
-export const STEP_RETRIES_PATCH = 'step-retries-v1';
-/** Marks runs where a child run cancelled by someone else fails the step instead of cancelling the parent. */
-export const CHILD_CANCELLED_PATCH = 'child-cancelled-is-failure-v1';
-/**
- * Marks runs that began with every patch above already in effect: one marker
- * in the first workflow task stands for all of them, and those runs never ask
- * for the others. (Asked for lazily, right after a local activity, a patch
- * could land one workflow task later than replay sees it, when the server
- * split that task, for example to answer a query; the run's state query then
- * failed on replay as nondeterministic. Each marker also costs two history
- * events.) Runs without this marker keep asking for each patch where it
- * applies. A future patch should be asked for at the start in the same way.
+/*
+ * Behaviour changes of runs in flight are gated with `patched()`, listed in
+ * the patch registry of ARCHITECTURE.md. Nothing is released yet, so the
+ * registry is empty: every patch of the pre-release rounds was retired with
+ * issue 12 (their fixtures re-recorded), and with it the marker every run
+ * recorded at its start (two history events per run). The next change to
+ * running behaviour asks for its patch in the run's first workflow task.
  */
-export const PATCHES_AT_START = 'patches-at-start-v1';
-/** The same, and the object-ids search attribute too (OBJECT_IDS_PATCH in workflow-run.ts): one marker for all. */
-export const PATCHES_AT_START_V2 = 'patches-at-start-v2';
-
-/**
- * First thing in every workflow that runs a graph: which start marker the run
- * has. 2: every patch is in effect; 1: every patch above, the object-ids one
- * asked for itself; 0: an older run that asks for each where it applies.
- */
-export function patchesAtStart(): 0 | 1 | 2 {
-  if (patched(PATCHES_AT_START_V2)) return 2;
-  return patched(PATCHES_AT_START) ? 1 : 0;
-}
 
 /**
  * The run's own bookkeeping in PostgreSQL (wait subscriptions, a child's
@@ -129,8 +110,6 @@ export interface RunnerOptions {
   showCurrent: () => void;
   /** Handed to for_each batches (RunInput.continueAsNewAfterEvents). */
   continueAsNewAfterEvents?: number;
-  /** The run began with every patch in effect (patchesAtStart()). */
-  patchesAtStart: boolean;
   /** Told each completed step's result, for the objects the run touched (the run only; a batch's show in its step's result). */
   touchObjects?: (value: unknown) => void;
 }
@@ -160,11 +139,6 @@ const now = (): string => new Date().toISOString();
 
 export class GraphRunner {
   constructor(private readonly o: RunnerOptions) {}
-
-  /** A patch: in effect for runs that began with all of them, else asked for here (older runs). */
-  private patched(patchId: string): boolean {
-    return this.o.patchesAtStart || patched(patchId);
-  }
 
   get program(): Program {
     return this.o.program;
@@ -328,19 +302,6 @@ export class GraphRunner {
       params: command.params,
       step: { id: scope.key === '' ? command.stepId : `${command.stepId}@${scope.key}`, round: scope.ledger.runs(command.stepId) },
     };
-    if (!this.patched(STEP_RETRIES_PATCH)) {
-      // Runs from before per-step retries: Temporal retries the activity by the action's policy.
-      const options = { activityId, summary, startToCloseTimeout: policy.startToCloseTimeout as Duration, retry: policy.retry as RetryPolicy };
-      try {
-        return policy.local
-          ? await scheduleLocalActivity(command.action, [actionInput], options)
-          : await scheduleActivity(command.action, [actionInput], options);
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        const failure = describeFailure(err);
-        throw new StepError(failure.type, failure.message, command.stepId);
-      }
-    }
     return this.runAttempts(scope, command, step, policy, actionInput, activityId, summary);
   }
 
@@ -530,7 +491,7 @@ export class GraphRunner {
       return { runId: childRunId, outcome: result.outcome, reason: result.reason, output: result.output };
     } catch (err) {
       // A child cancelled by someone else (or by its own cancelOn) is this step's failure, not this run's cancellation.
-      if (isCancellation(err) && (CancellationScope.current().consideredCancelled || !this.patched(CHILD_CANCELLED_PATCH))) throw err;
+      if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
       const cause = isCancellation(err) ? { message: 'it was cancelled' } : describeFailure(err);
       throw new StepError(FailureType.ChildRunFailed, `child run ${childRunId} failed: ${cause.message}`, command.stepId);
     }

@@ -52,31 +52,39 @@ export function objectIdsIn(value: unknown): string[] {
   return found;
 }
 
+/** The ids to keep for a value, within the attribute's bounds: what a run's start carries for its trigger. */
+export function boundedObjectIds(value: unknown, ids: string[] = []): string[] {
+  let chars = ids.reduce((n, id) => n + id.length, 0);
+  const out = [...ids];
+  for (const id of objectIdsIn(value)) {
+    if (out.length >= MAX_OBJECT_IDS || chars + id.length > MAX_TOTAL_CHARS) break;
+    if (out.includes(id)) continue;
+    out.push(id);
+    chars += id.length;
+  }
+  return out;
+}
+
 /**
- * The run's touched objects, kept in the search attribute. Each call with
+ * The run's touched objects, kept in the search attribute. The start
+ * already carries the trigger's (runStart), so a run upserts only for what
+ * its steps add. Each call with
  * new ids upserts the attribute once; past the bounds, further ids are
  * dropped (the first ones a run touches are the ones it is about).
  */
 export class TouchedObjects {
   private readonly ids: string[];
-  private chars: number;
 
   constructor(private readonly enabled: boolean) {
     // After continue-as-new the execution starts with the attribute as it was.
     this.ids = enabled ? [...(workflowInfo().typedSearchAttributes.get(SearchAttributes.objectIds) ?? [])] : [];
-    this.chars = this.ids.reduce((n, id) => n + id.length, 0);
   }
 
   touch(value: unknown): void {
     if (!this.enabled) return;
-    let added = false;
-    for (const id of objectIdsIn(value)) {
-      if (this.ids.length >= MAX_OBJECT_IDS || this.chars + id.length > MAX_TOTAL_CHARS) break;
-      if (this.ids.includes(id)) continue;
-      this.ids.push(id);
-      this.chars += id.length;
-      added = true;
-    }
-    if (added) upsertSearchAttributes([{ key: SearchAttributes.objectIds, value: [...this.ids] }]);
+    const next = boundedObjectIds(value, this.ids);
+    if (next.length === this.ids.length) return;
+    this.ids.splice(0, this.ids.length, ...next);
+    upsertSearchAttributes([{ key: SearchAttributes.objectIds, value: [...this.ids] }]);
   }
 }

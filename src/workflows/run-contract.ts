@@ -9,6 +9,7 @@ import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy, t
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ActionPolicy, Definition, RunDataSnapshot, RunEvent, RunState, StepData, StepState } from '../interpreter';
 import type { InboxSnapshot } from './event-inbox';
+import { boundedObjectIds } from './object-ids';
 
 export type TriggerType = 'api' | 'event' | 'schedule' | 'child' | 'manual';
 
@@ -138,8 +139,10 @@ export function runStart(input: RunInput, memo: RunMemo) {
     { key: SearchAttributes.version, value: input.version },
     { key: SearchAttributes.triggerType, value: input.trigger.type },
   ];
-  // Only runs started by the API carry it, never a child, so child starts in recorded histories stay as they were.
   if (input.retryOf) searchAttributes.push({ key: SearchAttributes.retryOf, value: input.retryOf.runId });
+  // The trigger's objects from the start: the run then upserts only for what its steps add (one history event fewer).
+  const objectIds = input.continued ? [] : boundedObjectIds(input.trigger.payload);
+  if (objectIds.length > 0) searchAttributes.push({ key: SearchAttributes.objectIds, value: objectIds });
   return {
     workflowId: input.runId,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -42,7 +42,7 @@ import {
 } from '../interpreter';
 import { EventInbox } from './event-inbox';
 import { describeFailure, failedStepId } from './failures';
-import { patchesAtStart, GraphRunner, internal, type EndCommand } from './graph-runner';
+import { GraphRunner, internal, type EndCommand } from './graph-runner';
 import { CONTINUE_AS_NEW_AFTER_STEPS, historyIsLong } from './history-limits';
 import { TouchedObjects } from './object-ids';
 import {
@@ -61,20 +61,13 @@ import {
   type RunResult,
 } from './run-contract';
 
-/** Marks runs that continue as new when their history grows long. */
-const CONTINUE_AS_NEW_PATCH = 'continue-as-new-v1';
-/** Marks runs that keep the objects they touch in the IdwObjectIds search attribute (asked for at the start). */
-export const OBJECT_IDS_PATCH = 'object-ids-search-attribute-v1';
-
 /** A queued run says again that it waits this often (in case its gate was restarted). */
 const REACQUIRE_MS = 5 * 60_000;
 /** How long a run cancelled by an event waits for its own cancellation request to arrive. */
 const SELF_CANCEL_WAIT_MS = 60_000;
 
 export async function workflowRun(input: RunInput): Promise<RunResult> {
-  const startMarker = patchesAtStart();
-  const allPatches = startMarker > 0;
-  const touched = new TouchedObjects(startMarker === 2 || patched(OBJECT_IDS_PATCH));
+  const touched = new TouchedObjects(true);
   const program = buildProgram(input.definition);
   const continued = input.continued;
   // A retry from a failed step: the earlier run's results stand in for its steps before the failed one.
@@ -149,7 +142,6 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
     inbox,
     showCurrent,
     continueAsNewAfterEvents: input.continueAsNewAfterEvents,
-    patchesAtStart: allPatches,
     touchObjects: (value) => touched.touch(value),
   });
 
@@ -158,7 +150,7 @@ export async function workflowRun(input: RunInput): Promise<RunResult> {
   const boundary = (nextStepId: string): Promise<void> | undefined => {
     stepsThisExecution++;
     const long = historyIsLong(input.continueAsNewAfterEvents) || stepsThisExecution > CONTINUE_AS_NEW_AFTER_STEPS;
-    if (!long || !(allPatches || patched(CONTINUE_AS_NEW_PATCH))) return undefined;
+    if (!long) return undefined;
     return (async () => {
       await condition(allHandlersFinished);
       const carried: Continuation = {
