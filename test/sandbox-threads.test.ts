@@ -67,4 +67,13 @@ describe('Evaluate Code on worker threads', () => {
     expect(failures.map((f) => f.type)).toEqual([CodeFailureType.Timeout, CodeFailureType.Timeout, CodeFailureType.Timeout]);
     expect(await quick).toBe(42);
   });
+
+  it('fails the calls in flight when closed, and starts fresh threads for later calls', async () => {
+    const spinning = pool.evaluate('while (true) {}', {}, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await pool.dispose();
+    await expect(spinning).rejects.toThrow('the code worker pool was closed');
+    expect(pool.threads).toBe(0);
+    expect(await pool.evaluate('return 3')).toBe(3);
+  });
 });

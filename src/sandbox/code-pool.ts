@@ -80,14 +80,13 @@ export class CodeWorkerPool implements CodeRunner {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private nextId = 1;
-  private disposed = false;
+  private disposing = false;
 
   constructor(options: CodeWorkerPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? Math.min(4, Math.max(2, availableParallelism())));
   }
 
   evaluate(code: string, inputs: unknown = {}, options: EvaluateOptions = {}): Promise<unknown> {
-    if (this.disposed) return Promise.reject(new Error('the code worker pool is closed'));
     const task: CodeTask = {
       id: this.nextId++,
       code,
@@ -107,11 +106,19 @@ export class CodeWorkerPool implements CodeRunner {
     return this.slots.length;
   }
 
-  /** Terminate every thread; calls waiting or running fail. */
+  /**
+   * Terminate every thread; calls waiting or running fail. A later call
+   * starts fresh threads (a test that closes its service and starts
+   * another can keep using the process's pool).
+   */
   async dispose(): Promise<void> {
-    this.disposed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error('the code worker pool is closed'));
-    await Promise.all(this.slots.splice(0).map((slot) => this.retire(slot, new Error('the code worker pool is closed'))));
+    this.disposing = true;
+    try {
+      for (const job of this.queue.splice(0)) job.reject(new Error('the code worker pool was closed'));
+      await Promise.all([...this.slots].map((slot) => this.retire(slot, new Error('the code worker pool was closed'))));
+    } finally {
+      this.disposing = false;
+    }
   }
 
   private pump(): void {
@@ -202,7 +209,7 @@ export class CodeWorkerPool implements CodeRunner {
     const job = slot.job;
     slot.job = undefined;
     job?.reject(reason);
-    if (!this.disposed) this.pump();
+    if (!this.disposing) this.pump();
     await slot.worker.terminate().catch(() => undefined);
   }
 }

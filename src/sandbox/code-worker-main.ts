@@ -8,7 +8,6 @@
  * The parent terminates the whole thread when a call overruns its deadline,
  * which holds even inside a long native operation QuickJS cannot interrupt.
  */
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { CodeFailure } from './errors';
 import { CodeSandbox, memoryStep } from './quickjs-sandbox';
@@ -16,13 +15,6 @@ import type { CodeTask, WorkerMessage } from './code-pool';
 
 const port = parentPort;
 if (!port) throw new Error('code-worker-main runs only as a worker thread');
-// The lowest CPU priority for this thread only (on Linux a thread has its own nice value):
-// on a busy machine the threads serving requests and running workflows go first.
-try {
-  setPriority(19);
-} catch {
-  // Not permitted or not supported here: the deadline still holds.
-}
 const sandbox = new CodeSandbox();
 const post = (message: WorkerMessage): void => port.postMessage(message);
 

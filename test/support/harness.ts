@@ -33,6 +33,7 @@ import { migrate } from '../../src/store/migrations';
 import { WorkflowStore } from '../../src/store/workflow-store';
 import { createRunWorker, runMetricsSinks } from '../../src/worker/create-worker';
 import { createMarksTable, testActions } from './test-actions';
+import { sharedCodePool } from '../../src/sandbox/code-pool';
 import { AesGcmPayloadCodec, encryptedDataConverter, parsePayloadKeys } from '../../src/codec';
 import { Readiness, postgresqlCheck, temporalCheck } from '../../src/api/health-routes';
 import { createMetrics, type Metrics } from '../../src/observability/metrics';
@@ -190,6 +191,8 @@ export async function createHarness(
       await cursorDb.close();
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await db.close();
+      // Evaluate Code's threads: an idle one can keep jest's process from exiting.
+      await sharedCodePool().dispose();
     },
   };
   if (options.worker !== false) await harness.startWorker();
