@@ -145,7 +145,7 @@ it('finishes a request in flight on SIGTERM, refuses new connections, and exits 
     // The request was logged as a JSON line with its request id; the process said it stopped.
     expect(service.lines).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ level: 'info', msg: 'POST /v1/events 202', req: expect.objectContaining({ id: expect.any(String), method: 'POST', url: '/v1/events' }), res: { statusCode: 202 } }),
+        expect.objectContaining({ level: 'info', msg: 'POST /v1/events 202', route: '/v1/events', req: expect.objectContaining({ id: expect.any(String), method: 'POST' }), res: { statusCode: 202 } }),
         expect.objectContaining({ msg: 'stopped' }),
       ]),
     );
