@@ -20,9 +20,11 @@
  * - `chaos_screen` (started by an `inquiry.created` event): a mark, then
  *   in parallel a ticket, a timer and the same wait, then a mark.
  * The load generator posts each run's decision event once the desk has the
- * run's ticket (so its wait has begun: a wait takes events from its start
- * on), at a random moment up to the end of the faults, or, for one run in
- * ten, after the last fault, so some runs are in flight through all of them.
+ * run's ticket (any moment after the run began would do, since a wait takes
+ * the events recorded from its run's start on; this spreads the events over
+ * the faults), at a random moment up to the end of the faults, or, for one
+ * run in ten, after the last fault, so some runs are in flight through all
+ * of them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
