@@ -114,7 +114,13 @@ function ageInYears(birth: Date, at: Date): bigint {
   return BigInt(years);
 }
 
-const environment = makeEnvironment();
+/**
+ * Made on first use, not when the module loads: the workflow bundle's
+ * modules are evaluated afresh for every new workflow execution, and a run
+ * that evaluates no CEL should not pay for building the environment.
+ */
+let baseEnvironment: Environment | undefined;
+const environmentOf = (): Environment => (baseEnvironment ??= makeEnvironment());
 const cache = new Map<string, CompiledCel>();
 const BASE_VARIABLES: ReadonlySet<string> = new Set(CEL_VARIABLES);
 
@@ -127,11 +133,11 @@ const BASE_VARIABLES: ReadonlySet<string> = new Set(CEL_VARIABLES);
 const extended = new Map<string, Environment>();
 function environmentFor(extra: readonly string[]): { env: Environment; key: string } {
   const names = [...new Set(extra.filter((n) => !BASE_VARIABLES.has(n)))].sort();
-  if (names.length === 0) return { env: environment, key: '' };
+  if (names.length === 0) return { env: environmentOf(), key: '' };
   const key = names.join(',');
   let env = extended.get(key);
   if (!env) {
-    env = environment.clone();
+    env = environmentOf().clone();
     for (const name of names) env.registerVariable(name, 'dyn');
     meterEvaluator(env);
     extended.set(key, env);

@@ -341,9 +341,6 @@ export const STEP_TYPES = ['action', 'condition', 'parallel', 'for_each', 'wait_
 
 /** The steps that can take `catch` routes. */
 export type CatchingStep = ActionStep | ParallelStep | ForEachStep | RunWorkflowStep;
-export function canCatch(step: Step): step is CatchingStep {
-  return step.type === 'action' || step.type === 'parallel' || step.type === 'for_each' || step.type === 'run_workflow';
-}
 
 const stepSchemasByType: Record<StepType, z.ZodType> = {
   action: actionStepSchema,
@@ -426,28 +423,5 @@ export const definitionSchema = z.strictObject({
 
 export type Definition = z.infer<typeof definitionSchema>;
 
-/**
- * Visit every step, branches and for_each loops included, with the JSON path
- * where it sits. `intoLoops: false` leaves out the steps inside for_each
- * steps (the run state lists those per item, not per run).
- */
-export function forEachStep(
-  steps: Step[],
-  visit: (step: Step, path: (string | number)[], branchPath: string[]) => void,
-  basePath: (string | number)[] = ['steps'],
-  branchPath: string[] = [],
-  options: { intoLoops?: boolean } = {},
-): void {
-  steps.forEach((step, index) => {
-    const path = [...basePath, index];
-    visit(step, path, branchPath);
-    if (step.type === 'parallel') {
-      step.branches.forEach((branch, b) => {
-        forEachStep(branch.steps, visit, [...path, 'branches', b, 'steps'], [...branchPath, `${step.id}.${branch.id}`], options);
-      });
-    }
-    if (step.type === 'for_each' && options.intoLoops !== false) {
-      forEachStep(step.steps, visit, [...path, 'steps'], [...branchPath, `${step.id}.each`], options);
-    }
-  });
-}
+// The walks over steps live in steps.ts (the workflow bundle imports them without the schemas).
+export { canCatch, forEachStep } from './steps';

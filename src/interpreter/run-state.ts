@@ -2,7 +2,8 @@
  * The step-by-step state of a run, as the `runState` query returns it and
  * the API shows it. Updated by the workflow as it carries out commands.
  */
-import { forEachStep, type Definition, type StepType } from './definition';
+import type { Definition, StepType } from './definition';
+import { forEachStep } from './steps';
 
 export type StepStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 /** `queued`: waiting for a free slot of its concurrency key before its first step. */

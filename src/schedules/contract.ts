@@ -6,7 +6,7 @@
  *
  * Sandbox-safe: imported by the workflow bundle.
  */
-import type { ActionPolicy, Definition } from '../interpreter';
+import type { ActionPolicy, Definition } from '../interpreter/runtime';
 import type { TriggerType } from '../workflows/run-contract';
 
 /** Starts one run of a workflow's live version, at once or not before a time. */

@@ -34,7 +34,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { SearchAttributeType, WorkflowExecutionAlreadyStartedError, defineSearchAttributeKey } from '@temporalio/common';
-import { FailureType } from '../interpreter';
+import { FailureType } from '../interpreter/runtime';
 import { RUN_WORKFLOW_TYPE, runStart, type InternalActivities, type RunInput, type RunMemo } from '../workflows/run-contract';
 import {
   RECURRING_BATCH_WORKFLOW_TYPE,

@@ -13,7 +13,7 @@
  * All of it travels through continue-as-new (`snapshot()`). Positions come
  * from the event store (commit order), never from clocks.
  */
-import type { RunEvent } from '../interpreter';
+import type { RunEvent } from '../interpreter/runtime';
 
 /** Events held for waits that have not started yet; the oldest go first beyond it. */
 export const INBOX_LIMIT = 1000;

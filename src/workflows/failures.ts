@@ -4,7 +4,7 @@
  * route's `non_retryable` matches).
  */
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/workflow';
-import { FailureType, INTERPRETER_FAILURES, StepError, type StepFailure } from '../interpreter';
+import { FailureType, INTERPRETER_FAILURES, StepError, type StepFailure } from '../interpreter/runtime';
 
 /** A failure as the run state shows it (kept exactly as runs before issue 9 reported it). */
 export function describeFailure(err: unknown): StepFailure {

@@ -7,7 +7,7 @@
  * history passes ~10k events however many items or retries there are.
  */
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
-import { RunData, buildProgram, getStep, loopGraphId, type Command } from '../interpreter';
+import { RunData, buildProgram, getStep, loopGraphId, type Command } from '../interpreter/runtime';
 import { EventInbox } from './event-inbox';
 import { GraphRunner, itemFailed } from './graph-runner';
 import { historyIsLong } from './history-limits';

@@ -54,7 +54,7 @@ import {
   type RunEvent,
   type StepFailure,
   type StepLedger,
-} from '../interpreter';
+} from '../interpreter/runtime';
 import type { EventInbox } from './event-inbox';
 import { attemptFailure, describeFailure, failedStepId, isNonRetryable } from './failures';
 import {

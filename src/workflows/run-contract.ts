@@ -7,7 +7,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ActionPolicy, Definition, RunDataSnapshot, RunEvent, RunState, StepData, StepState } from '../interpreter';
+import type { ActionPolicy, Definition, RunDataSnapshot, RunEvent, RunState, StepData, StepState } from '../interpreter/runtime';
 import type { InboxSnapshot } from './event-inbox';
 import { boundedObjectIds } from './object-ids';
 

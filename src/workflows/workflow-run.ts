@@ -39,7 +39,7 @@ import {
   concurrencyKeyOf,
   initialRunState,
   type RunEvent,
-} from '../interpreter';
+} from '../interpreter/runtime';
 import { EventInbox } from './event-inbox';
 import { describeFailure, failedStepId } from './failures';
 import { GraphRunner, internal, type EndCommand } from './graph-runner';
