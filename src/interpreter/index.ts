@@ -2,8 +2,10 @@
  * The pure interpreter: definition schema, validation, expressions, and
  * "given the graph and the data so far, what next". No Temporal, no I/O.
  *
- * This index is what the workflow bundle imports. The validator and JSON Schema
- * helpers (ajv) are imported by path from the API, so they stay out of it.
+ * This index is what the API and the worker's activities import. The
+ * workflow bundle imports runtime.ts (the same without the definition's zod
+ * schemas). The validator and JSON Schema helpers (ajv) are imported by path
+ * from the API, so they stay out of both.
  */
 export * from './actions';
 export * from './cel';
