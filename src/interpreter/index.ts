@@ -7,18 +7,5 @@
  * schemas). The validator and JSON Schema helpers (ajv) are imported by path
  * from the API, so they stay out of both.
  */
-export * from './actions';
-export * from './cel';
+export * from './runtime';
 export * from './definition';
-export * from './duration';
-export * from './errors';
-export * from './liquid';
-export * from './planner';
-export * from './program';
-export * from './run-data';
-export * from './run-state';
-export * from './values';
-export * from './failures';
-export * from './flow';
-export * from './limits';
-export * from './for-each-plan';
